@@ -1,0 +1,112 @@
+"""Checkpoints that survive crashes: written to a temporary folder, renamed into place, verified.
+
+A checkpoint is a folder ``checkpoints/step_00001234/`` holding ``tensors.safetensors`` (weights,
+EMA weights, optimizer state) and ``state.json`` (step, RNG states, data position, schedule,
+scaler, the trainer's own state, and a SHA-256 of the tensor file). ``state.json`` is written
+last, so a folder without a valid one is incomplete and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+PREFIX = "step_"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def flatten_optimizer(name: str, state: dict) -> tuple[dict, dict]:
+    """Split an optimizer state_dict into safetensors-able tensors and JSON-able rest."""
+    import torch
+
+    tensors, rest = {}, {"param_groups": state["param_groups"], "state": {}}
+    for idx, st in state["state"].items():
+        rest["state"][str(idx)] = {}
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"optim.{name}.{idx}.{k}"] = v
+            else:
+                rest["state"][str(idx)][k] = v
+    return tensors, rest
+
+
+def unflatten_optimizer(name: str, tensors: dict, rest: dict) -> dict:
+    state: dict[int, dict] = {int(i): dict(v) for i, v in rest["state"].items()}
+    prefix = f"optim.{name}."
+    for key, v in tensors.items():
+        if key.startswith(prefix):
+            idx, k = key[len(prefix):].split(".", 1)
+            state.setdefault(int(idx), {})[k] = v
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def save(root: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], keep: int = 3) -> Path:
+    """Write checkpoint ``step`` atomically under ``root`` and keep only the newest ``keep``."""
+    from safetensors.torch import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{step:08d}"
+    tmp = root / f".tmp-{PREFIX}{step:08d}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    save_file(tensors, tmp / "tensors.safetensors")
+    state = dict(state, step=step, sha256=_sha256(tmp / "tensors.safetensors"))
+    with open(tmp / "state.json", "w") as f:
+        json.dump(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
+
+
+def read(path: Path) -> tuple[dict, dict]:
+    """Load and verify one checkpoint; raises ValueError if it is incomplete or corrupt."""
+    from safetensors.torch import load_file
+
+    try:
+        state = json.loads((path / "state.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"state.json unreadable ({exc})") from None
+    tfile = path / "tensors.safetensors"
+    if not tfile.is_file() or _sha256(tfile) != state.get("sha256"):
+        raise ValueError("tensors.safetensors is missing, truncated or altered (checksum mismatch)")
+    try:
+        tensors = load_file(tfile)
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types
+        raise ValueError(f"tensors.safetensors unreadable ({exc})") from None
+    return tensors, state
+
+
+def latest(root: Path) -> tuple[Path, dict, dict] | None:
+    """The newest checkpoint that verifies; corrupt newer ones are reported and skipped."""
+    for path in reversed(list_checkpoints(root)):
+        try:
+            tensors, state = read(path)
+        except ValueError as exc:
+            warnings.warn(f"checkpoint {path.name} is corrupt and was skipped: {exc}", stacklevel=2)
+            continue
+        return path, tensors, state
+    return None

@@ -1,0 +1,172 @@
+"""Config dataclasses as the single source of options: CLI flags, config files, presets, run records.
+
+A field's type, default and ``metadata`` (``help``, ``min``, ``max``) become a click option, so
+``zoo train NAME --help`` always matches the code. Values are layered, later wins:
+dataclass default < the model's ``TRAIN_DEFAULTS`` < ``--preset`` < ``--config FILE`` < flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from .errors import ZooError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def opt(default: Any, help: str, **meta: Any) -> Any:
+    """A dataclass field with help text and optional ``min``/``max`` bounds."""
+    if isinstance(default, (list, dict)):
+        raise TypeError("use a tuple for sequence defaults")
+    return dataclasses.field(default=default, metadata={"help": help, **meta})
+
+
+def fields(cls: type) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls))
+
+
+def field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _strip_optional(tp: Any) -> tuple[Any, bool]:
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def type_name(tp: Any) -> str:
+    """How an option's type reads in help and ``zoo info``."""
+    tp, optional = _strip_optional(tp)
+    if get_origin(tp) is Literal:
+        name = "|".join(str(a) for a in get_args(tp))
+    elif get_origin(tp) is tuple:
+        name = f"{get_args(tp)[0].__name__},..."
+    else:
+        name = getattr(tp, "__name__", str(tp))
+    return name + ("?" if optional else "")
+
+
+def coerce(cls: type, name: str, value: Any, source: str = "") -> Any:
+    """Convert ``value`` (from a file or the command line) to the field's type, or raise ZooError."""
+    tp, optional = _strip_optional(field_type(cls, name))
+    where = f" in {source}" if source else ""
+    flag = "--" + name.replace("_", "-")
+
+    def fail(expected: str) -> ZooError:
+        return ZooError(f"{flag}{where}: expected {expected}, got {value!r}")
+
+    if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "")):
+        if optional:
+            return None
+        raise fail(type_name(tp))
+    if get_origin(tp) is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise fail("one of " + ", ".join(map(str, choices)))
+        out = value
+    elif get_origin(tp) is tuple:
+        item = get_args(tp)[0]
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            raise fail(f"a comma-separated list of {item.__name__}")
+        try:
+            out = tuple(item(v) for v in value)
+        except (TypeError, ValueError):
+            raise fail(f"a comma-separated list of {item.__name__}") from None
+    elif tp is bool:
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            out = value.lower() in ("true", "1", "yes", "on")
+        elif isinstance(value, bool):
+            out = value
+        else:
+            raise fail("true or false")
+    elif tp in (int, float, str):
+        if tp is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
+            raise fail("an integer")
+        if tp is str and not isinstance(value, str):
+            raise fail("a string")
+        try:
+            out = tp(float(value)) if tp is int and isinstance(value, str) and "e" in value.lower() else tp(value)
+        except (TypeError, ValueError):
+            raise fail("an integer" if tp is int else "a number" if tp is float else "a string") from None
+    else:
+        out = value
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
+    items = out if isinstance(out, tuple) else (out,)
+    for v in items:
+        if "min" in meta and isinstance(v, (int, float)) and v < meta["min"]:
+            raise ZooError(f"{flag}{where}: must be >= {meta['min']}, got {v}")
+        if "max" in meta and isinstance(v, (int, float)) and v > meta["max"]:
+            raise ZooError(f"{flag}{where}: must be <= {meta['max']}, got {v}")
+    return out
+
+
+def build(cls: type, values: dict[str, Any], source: str = "") -> Any:
+    """Instantiate ``cls`` from raw values; ``__post_init__`` ValueErrors become ZooErrors."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ZooError(f"unknown option(s) {', '.join(sorted(unknown))}{' in ' + source if source else ''}")
+    typed = {k: coerce(cls, k, v, source) for k, v in values.items()}
+    try:
+        return cls(**typed)
+    except ValueError as exc:
+        raise ZooError(str(exc)) from None
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A JSON-able dict of a config (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML or JSON config file into a flat dict (top-level tables are merged)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZooError(f"config file {path} does not exist")
+    try:
+        text = path.read_text()
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ZooError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ZooError(f"config file {path} must hold a table of options")
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key in ("model", "train", "data", "config"):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return {k.replace("-", "_"): v for k, v in flat.items()}
+
+
+def layer(classes: dict[str, type], layers: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Merge raw value layers over several config classes and build each one.
+
+    ``layers`` is ``[(source name, {field: value})]`` from weakest to strongest. Every key must
+    belong to exactly one class; an unknown key names its source.
+    """
+    owner = {}
+    for section, cls in classes.items():
+        for f in dataclasses.fields(cls):
+            owner.setdefault(f.name, section)
+    raw: dict[str, dict[str, Any]] = {s: {} for s in classes}
+    for source, values in layers:
+        for key, value in values.items():
+            if key not in owner:
+                raise ZooError(f"unknown option {key!r} in {source}")
+            raw[owner[key]][key] = coerce(classes[owner[key]], key, value, source)
+    return {s: build(cls, raw[s]) for s, cls in classes.items()}

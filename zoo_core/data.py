@@ -1,0 +1,280 @@
+"""Image data for training: folders of any depth or ``builtin:NAME``, recipe preprocessing, a
+deterministic resumable order.
+
+Every random choice (order, crops, flips, caption pick) is a pure function of the run's seed and
+the position in the sample stream, so a resumed run sees exactly the data an uninterrupted run
+would, with any number of loader workers or torch.distributed ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .config import opt
+from .errors import ZooError
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+
+
+@dataclass
+class DataConfig:
+    """Where the images come from and how they are prepared (flags of ``zoo train``)."""
+
+    data: str | None = opt(None, "image folder (any depth), or builtin:NAME (e.g. builtin:shapes)")
+    center_crop: int | None = opt(None, "center-crop size in source pixels (default: the short side)", min=1)
+    resize: int | None = opt(None, "resize the short side to this after the center crop (default: --res, "
+                                   "or larger when --random-crop is set)", min=1)
+    random_crop: int | None = opt(None, "random crop size after resizing (CelebA recipe: 128)", min=1)
+    flip: bool = opt(False, "random horizontal flips (off by default: flips corrupt text and asymmetric data)")
+    labels: Literal["auto", "folders", "none"] = opt(
+        "auto", "class labels from first-level folder names: auto uses them when there are 2 or more")
+    workers: int | None = opt(None, "data loader worker processes (default: 0 on CPU, up to 8 on GPU)", min=0)
+
+
+@dataclass
+class DataInfo:
+    """What a trainer may need to know about its data."""
+
+    size: int
+    num_classes: int = 0
+    class_names: list[str] = field(default_factory=list)
+    has_captions: bool = False
+    captions: list[list[str]] = field(default_factory=list)  # all captions, per image (for text encoders)
+
+
+class Source:
+    """Raw items: ``load(i) -> PIL image``, ``label(i)``, ``captions(i)``."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def load(self, i: int):
+        raise NotImplementedError
+
+
+def _read_captions(root: Path, paths: list[Path]) -> list[list[str]]:
+    meta = root / "metadata.jsonl"
+    by_name: dict[str, list[str]] = {}
+    if meta.is_file():
+        for n, line in enumerate(meta.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                by_name.setdefault(str(rec["file_name"]), []).append(str(rec["text"]))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ZooError(f"{meta}:{n}: expected a JSON object with file_name and text") from None
+    out = []
+    for p in paths:
+        rel = p.relative_to(root).as_posix()
+        caps = list(by_name.get(rel, []))
+        txt = p.with_suffix(".txt")
+        if txt.is_file():
+            caps += [c.strip() for c in txt.read_text(errors="replace").splitlines() if c.strip()]
+        out.append(caps)
+    return out
+
+
+class FolderSource(Source):
+    """Images under a folder; labels from first-level folders; captions from metadata.jsonl or .txt."""
+
+    def __init__(self, root: str | Path, labels: str = "auto", min_size: int = 1):
+        from PIL import Image, UnidentifiedImageError
+
+        self.root = root = Path(root).expanduser()
+        if not root.exists():
+            raise ZooError(f"data folder {root} does not exist (pass --data DIR or --data builtin:shapes)")
+        if not root.is_dir():
+            raise ZooError(f"--data {root} is not a folder of images")
+        candidates = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        if not candidates:
+            raise ZooError(f"no images (png, jpg, webp, bmp) found under {root}")
+        good, bad, small = [], [], []
+        for p in candidates:
+            try:
+                with Image.open(p) as im:
+                    w, h = im.size
+            except (UnidentifiedImageError, OSError, ValueError):
+                bad.append(p)
+                continue
+            (small if min(w, h) < min_size else good).append(p)
+        if bad and not good and not small:
+            raise ZooError(f"none of the {len(bad)} image files under {root} could be read")
+        if bad:
+            warnings.warn(f"skipped {len(bad)} unreadable image file(s) under {root}, e.g. {bad[0]}", stacklevel=2)
+        if small:
+            raise ZooError(f"{len(small)} image(s) under {root} are smaller than the {min_size}px crop "
+                           f"(e.g. {small[0]}); lower --center-crop/--random-crop or remove them")
+        self.paths = good
+        first = [p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1 else "" for p in good]
+        names = sorted(set(first))
+        use = labels == "folders" or (labels == "auto" and len(names) >= 2 and "" not in names)
+        if labels == "folders" and "" in names:
+            raise ZooError(f"--labels folders: some images lie directly in {root}, not in a class folder")
+        self.class_names = names if use else []
+        self.labels = [names.index(f) for f in first] if use else [-1] * len(good)
+        self.captions = _read_captions(root, good)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load(self, i: int):
+        from PIL import Image
+
+        with Image.open(self.paths[i]) as im:
+            im.load()
+            return im
+
+
+class MemorySource(Source):
+    """Items already in memory (built-in datasets): ``[(PIL image, label, [captions])]``."""
+
+    def __init__(self, items: list[tuple[Any, int, list[str]]], class_names: list[str]):
+        self.items = items
+        self.class_names = class_names
+        self.labels = [label for _, label, _ in items]
+        self.captions = [caps for _, _, caps in items]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def load(self, i: int):
+        return self.items[i][0]
+
+
+def open_source(cfg: DataConfig, res: int, seed: int = 0) -> Source:
+    """The raw items named by ``--data``."""
+    if not cfg.data:
+        raise ZooError("--data is required: a folder of images, or builtin:shapes for a built-in dataset")
+    if cfg.data.startswith("builtin:"):
+        from .plugins import registry
+        from .registry import load_object
+
+        spec = registry().dataset(cfg.data.split(":", 1)[1])
+        return load_object(spec.factory)(seed=seed)
+    min_size = cfg.center_crop or 1
+    return FolderSource(cfg.data, labels=cfg.labels, min_size=min_size)
+
+
+def stream_seed(seed: int, k: int) -> int:
+    """The seed of item ``k`` of the sample stream of a run with seed ``seed``."""
+    return (seed * 0x9E3779B1 + k * 0x85EBCA77 + 1) % (2**63 - 1)
+
+
+class ImageDataset:
+    """Map-style dataset whose keys are ``(index, item_seed)`` pairs from :class:`StreamSampler`."""
+
+    def __init__(self, source: Source, res: int, channels: int, cfg: DataConfig):
+        if cfg.random_crop and cfg.resize and cfg.random_crop > cfg.resize:
+            raise ZooError(f"--random-crop {cfg.random_crop} is larger than --resize {cfg.resize}")
+        self.source, self.res, self.channels, self.cfg = source, res, channels, cfg
+        self.resize = cfg.resize or (cfg.random_crop and round(cfg.random_crop * 1.125)) or res
+        self.bad = 0
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def _image(self, index: int, rng: random.Random):
+        import torch
+        import torchvision.transforms.v2.functional as F
+
+        img = self.source.load(index)
+        mode = "L" if self.channels == 1 else "RGB"
+        if img.mode != mode:
+            if img.mode in ("RGBA", "LA", "P") and mode == "RGB":
+                img = img.convert("RGBA")
+                from PIL import Image
+
+                bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
+                img = Image.alpha_composite(bg, img)
+            img = img.convert(mode)
+        x = F.pil_to_tensor(img)
+        side = self.cfg.center_crop or min(x.shape[-2:])
+        x = F.center_crop(x, [side, side])
+        x = F.resize(x, [self.resize], antialias=True)
+        crop = self.cfg.random_crop
+        if crop:
+            h, w = x.shape[-2:]
+            top, left = rng.randint(0, h - crop), rng.randint(0, w - crop)
+            x = x[..., top:top + crop, left:left + crop]
+        else:
+            x = F.center_crop(x, [self.resize, self.resize])
+        if x.shape[-1] != self.res:
+            x = F.resize(x, [self.res, self.res], antialias=True)
+        if self.cfg.flip and rng.random() < 0.5:
+            x = x.flip(-1)
+        return x.to(torch.float32).div(127.5).sub(1.0)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        index, item_seed = key
+        rng = random.Random(item_seed)
+        for attempt in range(len(self.source)):
+            i = (index + attempt) % len(self.source)
+            try:
+                image = self._image(i, rng)
+                break
+            except OSError:  # truncated file that passed the header check: use the next one
+                self.bad += 1
+        else:  # pragma: no cover
+            raise ZooError("no image in the dataset could be decoded")
+        caps = self.source.captions[i] if hasattr(self.source, "captions") else []
+        return {
+            "image": image,
+            "label": self.source.labels[i],
+            "caption": caps[rng.randrange(len(caps))] if caps else "",
+            "index": i,
+        }
+
+
+class StreamSampler:
+    """An endless, seeded sample stream (reshuffled each epoch), sharded across ranks, resumable.
+
+    ``start`` is the number of stream items all ranks together have consumed; rank ``r`` of
+    ``world`` takes items ``r, r + world, ...``.
+    """
+
+    def __init__(self, n: int, seed: int, start: int = 0, rank: int = 0, world: int = 1, shuffle: bool = True):
+        self.n, self.seed, self.start, self.rank, self.world, self.shuffle = n, seed, start, rank, world, shuffle
+
+    def __iter__(self):
+        import torch
+
+        k = self.start + self.rank
+        perm, epoch = None, -1
+        while True:
+            e, off = divmod(k, self.n)
+            if e != epoch:
+                g = torch.Generator().manual_seed(self.seed * 7919 + e)
+                perm = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
+                epoch = e
+            yield perm[off], stream_seed(self.seed, k)
+            k += self.world
+
+
+def info_of(source: Source) -> DataInfo:
+    caps = getattr(source, "captions", [])
+    return DataInfo(
+        size=len(source),
+        num_classes=len(getattr(source, "class_names", [])),
+        class_names=list(getattr(source, "class_names", [])),
+        has_captions=any(caps),
+        captions=caps,
+    )
+
+
+def make_loader(dataset: ImageDataset, batch_size: int, seed: int, start: int, rank: int, world: int,
+                workers: int, pin_memory: bool):
+    """A DataLoader over the stream; it never touches the global torch RNG (resume stays exact)."""
+    import torch
+
+    sampler = StreamSampler(len(dataset), seed, start, rank, world)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, pin_memory=pin_memory,
+        persistent_workers=workers > 0, drop_last=True, generator=torch.Generator().manual_seed(seed),
+        prefetch_factor=4 if workers > 0 else None,
+    )

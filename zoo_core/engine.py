@@ -1,0 +1,469 @@
+"""One training loop for every family: accumulation, precision, EMA, schedules, logs, samples,
+health checks, atomic checkpoints with exact resume, and torch.distributed data parallelism.
+
+A family supplies a :class:`~zoo_core.protocols.Trainer` (networks, optimizers, losses as
+:class:`~zoo_core.protocols.Phase` objects); everything here is shared.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import random
+import signal
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from . import checkpoint as ckpt
+from . import config as config_mod
+from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
+from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
+from .errors import ZooError
+from .train_config import TrainConfig
+
+
+def lr_factor(cfg: TrainConfig, step: int) -> float:
+    """The multiplier of the base learning rate at optimizer step ``step`` (0-based)."""
+    f = 1.0
+    if cfg.warmup and step < cfg.warmup:
+        f = (step + 1) / cfg.warmup
+    if cfg.lr_schedule == "step":
+        f *= cfg.lr_gamma ** (step // cfg.lr_step_every)
+    elif cfg.lr_schedule == "cosine":
+        span = max(1, cfg.steps - cfg.warmup)
+        t = min(1.0, max(0, step - cfg.warmup) / span)
+        f *= 0.5 * (1 + math.cos(math.pi * t))
+    return f
+
+
+def _rng_state() -> dict:
+    import numpy as np
+    import torch
+
+    np_state = np.random.get_state()
+    return {
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(),
+        "cuda": [base64.b64encode(s.numpy().tobytes()).decode() for s in torch.cuda.get_rng_state_all()]
+        if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(state: dict) -> None:
+    import numpy as np
+    import torch
+
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    npst = state["numpy"]
+    np.random.set_state((npst[0], np.array(npst[1], dtype=np.uint32), *npst[2:]))
+    decode = lambda s: torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8)  # noqa: E731
+    torch.set_rng_state(decode(state["torch"]))
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([decode(s) for s in state["cuda"]])
+
+
+@dataclass
+class Run:
+    """Everything the loop touches, so that checkpoints, rollback and callbacks see one object."""
+
+    out: Path
+    step: int = 0
+    position: int = 0  # stream items consumed by all ranks together
+    lr_scale: float = 1.0
+    stop: bool = False
+    nonfinite_streak: int = 0
+    logs: dict = field(default_factory=lambda: defaultdict(list))
+    warned: set = field(default_factory=set)
+
+
+class Engine:
+    """Train ``spec`` with resolved configs; ``run()`` returns the run folder."""
+
+    def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
+                 callbacks: list[Callable[[Engine], None]] | None = None, console=None):
+        self.spec, self.model_cfg, self.cfg, self.data_cfg = spec, model_cfg, train_cfg, data_cfg
+        self.callbacks = callbacks or []
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+        self.console = console
+
+    # ---------------------------------------------------------------- set-up
+    def _setup(self) -> None:
+        import numpy as np
+        import torch
+
+        cfg = self.cfg
+        self.device = pick_device(cfg.device)
+        self.dtype = pick_dtype(cfg.precision, self.device)
+        self.dist: Dist = init_distributed(self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        denom = cfg.grad_accum * self.dist.world
+        if cfg.batch_size % denom:
+            raise ZooError(f"--batch-size {cfg.batch_size} must be divisible by --grad-accum x processes = {denom}")
+        self.micro = cfg.batch_size // denom
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        torch.manual_seed(cfg.seed)
+
+        res, channels = self.model_cfg.res, self.model_cfg.in_channels
+        source = open_source(self.data_cfg, res, seed=cfg.seed)
+        self.data_info = info_of(source)
+        self.dataset = ImageDataset(source, res, channels, self.data_cfg)
+        model_cls = self.spec.load_model_class()
+        if hasattr(model_cls, "adapt_config"):
+            self.model_cfg = model_cls.adapt_config(self.model_cfg, self.data_info)
+        self.model = model_cls(self.model_cfg).to(self.device)
+        self.trainer = self.spec.load_trainer_class()(self.model, self.model_cfg, self.data_info, cfg, self.device)
+        torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # different noise per rank, same init above
+        if self.dist.world > 1:
+            self._broadcast(params=True)
+        for opt in self.trainer.optimizers.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+                        for name in self.trainer.optimizers}
+        from .ema import EMA
+
+        self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema else None
+        if cfg.compile:
+            for module in self.trainer.modules.values():
+                module.compile()
+
+    def _run_dir(self) -> Path:
+        if self.cfg.out:
+            return Path(self.cfg.out).expanduser()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return Path("runs") / f"{self.spec.name}-{stamp}"
+
+    def _broadcast(self, params: bool = False) -> None:
+        import torch.distributed as dist
+
+        for module in self.trainer.modules.values():
+            tensors = list(module.buffers()) + (list(module.parameters()) if params else [])
+            for t in tensors:
+                dist.broadcast(t.data, src=0)
+
+    # ----------------------------------------------------------- checkpoints
+    def _state_tensors(self) -> dict:
+        tensors = {}
+        for name, module in self.trainer.modules.items():
+            tensors.update({f"module.{name}.{k}": v for k, v in module.state_dict().items()})
+        if self.ema:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.model.state_dict().items()})
+        optim_rest = {}
+        for name, opt in self.trainer.optimizers.items():
+            t, rest = ckpt.flatten_optimizer(name, opt.state_dict())
+            tensors.update(t)
+            optim_rest[name] = rest
+        return tensors, optim_rest
+
+    def save_checkpoint(self) -> Path | None:
+        if not self.dist.main:
+            return None
+        tensors, optim_rest = self._state_tensors()
+        state = {
+            "position": self.run.position,
+            "lr_scale": self.run.lr_scale,
+            "ema_updates": self.ema.updates if self.ema else 0,
+            "optimizers": optim_rest,
+            "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
+            "trainer": self.trainer.state_dict(),
+            "rng": _rng_state(),
+        }
+        return ckpt.save(self.run.out / "checkpoints", self.run.step, tensors, state, self.cfg.keep_checkpoints)
+
+    def _restore(self, tensors: dict, state: dict) -> None:
+        for name, module in self.trainer.modules.items():
+            prefix = f"module.{name}."
+            module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        if self.ema:
+            self.ema.model.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+            self.ema.updates = state.get("ema_updates", 0)
+        for name, opt in self.trainer.optimizers.items():
+            opt.load_state_dict(ckpt.unflatten_optimizer(name, tensors, state["optimizers"][name]))
+        for name, scaler in self.scalers.items():
+            if state["scalers"].get(name):
+                scaler.load_state_dict(state["scalers"][name])
+        self.trainer.load_state_dict(state.get("trainer", {}))
+        _set_rng_state(state["rng"])
+        self.run.step, self.run.position = state["step"], state["position"]
+        self.run.lr_scale = state.get("lr_scale", 1.0)
+
+    # ------------------------------------------------------------- the loop
+    def _loader(self):
+        workers = self.data_cfg.workers
+        if workers is None:
+            workers = 0 if self.device.type == "cpu" else 8
+        loader = make_loader(self.dataset, self.micro, self.cfg.seed, self.run.position, self.dist.rank,
+                             self.dist.world, workers, pin_memory=self.device.type == "cuda")
+        return iter(loader)
+
+    def _next_batch(self) -> dict:
+        batch = next(self.batches)
+        self.run.position += self.micro * self.dist.world
+        out = {}
+        for k, v in batch.items():
+            if hasattr(v, "to"):
+                v = v.to(self.device, non_blocking=True)
+            out[k] = v
+        return out
+
+    def _apply_phase(self, phase) -> dict[str, float]:
+        import torch
+
+        opt = self.trainer.optimizers[phase.optimizer]
+        scaler = self.scalers[phase.optimizer]
+        params = [p for g in opt.param_groups for p in g["params"]]
+        opt.zero_grad(set_to_none=True)
+        logs: dict[str, float] = defaultdict(float)
+        finite = True
+        for _ in range(self.cfg.grad_accum):
+            batch = self._next_batch()
+            with autocast(self.device, self.dtype):
+                loss, parts = phase.loss(batch)
+            if not torch.isfinite(loss.detach()):
+                finite = False
+            scaler.scale(loss / self.cfg.grad_accum).backward()
+            for k, v in parts.items():
+                logs[k] += float(v) / self.cfg.grad_accum
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            grads = [p.grad for p in params if p.grad is not None]
+            for g in grads:
+                dist.all_reduce(g)
+                g.div_(self.dist.world)
+        scaler.unscale_(opt)
+        clip = self.cfg.grad_clip if self.cfg.grad_clip else float("inf")
+        with_grad = [p for p in params if p.grad is not None]
+        norm = float(torch.nn.utils.clip_grad_norm_(with_grad, clip)) if with_grad else 0.0
+        logs[f"grad_norm_{phase.optimizer}"] = norm
+        if scaler.is_enabled():
+            finite = finite and math.isfinite(sum(logs.values()) - norm)  # scaler handles inf grads
+        else:
+            finite = finite and math.isfinite(norm)
+        if finite:
+            scaler.step(opt)
+        else:
+            opt.zero_grad(set_to_none=True)
+        scaler.update()
+        logs["_finite"] = float(finite)
+        if finite and norm > self.cfg.grad_warn:
+            self._warn(f"gradient norm of {phase.optimizer} is {norm:.1f} (> --grad-warn {self.cfg.grad_warn}); "
+                       "if it keeps growing lower --lr or set --grad-clip", key=f"gradnorm-{phase.optimizer}")
+        return logs
+
+    def _warn(self, msg: str, key: str | None = None) -> None:
+        key = key or msg
+        if key in self.run.warned or not self.dist.main:
+            return
+        self.run.warned.add(key)
+        self.console.print(f"[yellow]warning:[/] step {self.run.step}: {msg}")
+        self.run.logs["_warnings"].append(msg)
+
+    def _train_step(self) -> bool:
+        """One optimizer step of every phase; False if it was skipped as non-finite."""
+        step = self.run.step
+        factor = lr_factor(self.cfg, step) * self.run.lr_scale
+        for opt in self.trainer.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = group["initial_lr"] * factor
+        ok = True
+        for phase in self.trainer.phases(step):
+            for _ in range(phase.repeats):
+                logs = self._apply_phase(phase)
+                ok = ok and bool(logs.pop("_finite"))
+                for k, v in logs.items():
+                    self.run.logs[k].append(v)
+        if self.dist.world > 1:
+            self._broadcast()
+        if ok and self.ema:
+            self.ema.update(self.model)
+        self.run.logs["lr"].append(factor * self.cfg.lr)
+        return ok
+
+    def _handle_nonfinite(self) -> bool:
+        """React to a skipped step; True if the run was rolled back to a checkpoint."""
+        self.run.nonfinite_streak += 1
+        mode = self.cfg.on_nonfinite
+        msg = f"non-finite loss or gradient at step {self.run.step}; the update was skipped"
+        if mode == "rollback":
+            found = ckpt.latest(self.run.out / "checkpoints")
+            if found:
+                _, tensors, state = found
+                scale = self.run.lr_scale * 0.5
+                self._restore(tensors, state)
+                self.run.lr_scale = scale
+                self.batches = self._loader()
+                self.console.print(f"[yellow]{msg}; rolled back to step {state['step']} with lr x{scale:g}[/]")
+                return True
+        if mode == "abort" or self.run.nonfinite_streak >= 20:
+            self.save_checkpoint()
+            raise ZooError(f"{msg}; training stopped after {self.run.nonfinite_streak} such step(s) "
+                           f"(checkpoint kept). Try a lower --lr, --grad-clip 1, or --precision fp32")
+        self._warn(msg + f" (--on-nonfinite {mode})", key=f"nonfinite-{self.run.step // 100}")
+        return False
+
+    def _log(self, started: float, done_steps: int) -> dict:
+        logs = {k: sum(v) / len(v) for k, v in self.run.logs.items() if v and not k.startswith("_")}
+        warnings = self.run.logs.get("_warnings", [])
+        for msg in self.trainer.health(logs):
+            self._warn(msg)
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        record = {"step": self.run.step, "time": round(time.time(), 3),
+                  "img_per_s": round(done_steps * self.cfg.batch_size / elapsed, 2),
+                  **{k: round(v, 6) for k, v in logs.items()}}
+        if warnings:
+            record["warnings"] = list(warnings)
+        if self.dist.main:
+            with open(self.run.out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+        self.run.logs = defaultdict(list)
+        return record
+
+    def sample_grid(self, name: str | None = None) -> Path | None:
+        from .images import save_grid
+
+        if not self.dist.main:
+            return None
+        model = self.ema.model if self.ema else self.model
+        kwargs = dict(getattr(self.trainer, "preview_kwargs", {}) or {})
+        was_training = model.training
+        model.eval()
+        images = model.generate(self.cfg.sample_n, seed=self.cfg.seed, **kwargs)
+        model.train(was_training)
+        return save_grid(images, self.run.out / "samples" / (name or f"step_{self.run.step:08d}.png"))
+
+    def _install_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def handler(signum, frame):
+            if self.run.stop:  # second Ctrl-C: give up at once
+                raise KeyboardInterrupt
+            self.run.stop = True
+            self.console.print("[yellow]stopping: finishing this step and writing a checkpoint...[/]")
+
+        return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _write_run_config(self) -> None:
+        record = {"zoo_model": self.spec.name, "distribution": self.spec.distribution,
+                  "version": self.spec.version, "config": config_mod.to_dict(self.model_cfg),
+                  "train": config_mod.to_dict(self.cfg), "data": config_mod.to_dict(self.data_cfg)}
+        (self.run.out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+
+    def run_training(self) -> Path:
+        import torch
+
+        self.run = Run(out=self._run_dir())
+        out = self.run.out
+        existing = ckpt.list_checkpoints(out / "checkpoints")
+        if self.cfg.resume and not existing:
+            raise ZooError(f"--resume: no checkpoint in {out / 'checkpoints'}; drop --resume to start a new run")
+        if out.exists() and (out / "config.json").is_file():
+            prev = json.loads((out / "config.json").read_text()).get("zoo_model")
+            if prev and prev != self.spec.name:
+                raise ZooError(f"{out} is a {prev} run; choose another --out for {self.spec.name}")
+        self._setup()
+        if existing:
+            found = ckpt.latest(out / "checkpoints")
+            if found is None:
+                raise ZooError(f"every checkpoint in {out / 'checkpoints'} is corrupt; move them away to restart")
+            path, tensors, state = found
+            self._restore(tensors, state)
+            if self.dist.main:
+                self.console.print(f"resuming {out} from {path.name}")
+        if self.dist.main:
+            out.mkdir(parents=True, exist_ok=True)
+            self._write_run_config()
+        self.batches = self._loader()
+        previous = self._install_signals()
+        try:
+            self._loop()
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+        return out
+
+    def _loop(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        cfg, run = self.cfg, self.run
+        columns = [TextColumn(f"[bold]{self.spec.name}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}")]
+        show = cfg.progress and self.dist.main
+        started, first_step = time.perf_counter(), run.step
+        with Progress(*columns, console=self.console, disable=not show, transient=False) as bar:
+            task = bar.add_task("train", total=cfg.steps, completed=run.step, speed="", losses="")
+            while run.step < cfg.steps and not run.stop:
+                ok = self._train_step()
+                if not ok:
+                    if self._handle_nonfinite():
+                        continue
+                else:
+                    run.nonfinite_streak = 0
+                run.step += 1
+                done = run.step - first_step
+                if run.step % cfg.log_every == 0 or run.step == cfg.steps:
+                    record = self._log(started, done)
+                    losses = " ".join(f"{k}={v:.4g}" for k, v in record.items()
+                                      if k.startswith("loss") and isinstance(v, float))
+                    bar.update(task, losses=losses)
+                if run.step % cfg.sample_every == 0:
+                    self.sample_grid()
+                if run.step % cfg.checkpoint_every == 0 or run.step == cfg.steps:
+                    self.save_checkpoint()
+                for cb in self.callbacks:
+                    cb(self)
+                rate = done / max(time.perf_counter() - started, 1e-9)
+                bar.update(task, completed=run.step, speed=f"{rate:.2f} it/s")
+        if run.stop and run.step < cfg.steps:
+            self.save_checkpoint()
+            if self.dist.main:
+                self.console.print(f"stopped at step {run.step}; checkpoint written. Resume with: "
+                                   f"zoo train {self.spec.name} --out {run.out} --resume")
+            return
+        self.finish()
+
+    def finish(self) -> Path | None:
+        """Write the final sample grid and ``final/`` (a saved model in the hub layout)."""
+        if not self.dist.main:
+            return None
+        import shutil
+
+        from .hub import save_pretrained
+
+        grid = self.sample_grid(f"step_{self.run.step:08d}.png")
+        model = self.ema.model if self.ema else self.model
+        components = self.trainer.components() if hasattr(self.trainer, "components") else {}
+        final = self.run.out / "final"
+        tmp = self.run.out / ".final-tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        data = self.data_cfg.data or ""
+        save_pretrained(model, tmp, components, card={
+            "datasets": [data] if data.startswith("builtin:") else None,
+            "sample": "samples.png",
+            "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg), **config_mod.to_dict(self.data_cfg)},
+        })
+        shutil.copy(grid, tmp / "samples.png")
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        self.console.print(f"[green]done:[/] {self.run.step} steps; samples in {grid.parent}, model in {final}")
+        return final
