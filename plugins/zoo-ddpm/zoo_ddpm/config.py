@@ -1,0 +1,64 @@
+"""The DDPM config: every field is a ``zoo train ddpm`` flag. Imports no torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from zoo_core.config import opt
+
+
+@dataclass
+class DDPMConfig:
+    res: int = opt(32, "image resolution (square)", min=8)
+    in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
+    channels: int = opt(64, "U-Net base width", min=8)
+    channel_mults: tuple[int, ...] = opt((), "width multipliers per resolution level (default by --res: "
+                                             "16: 1,2,2  32: 1,2,2,2  64: 1,2,2,4  128: 1,1,2,2,4)", min=1)
+    num_res_blocks: int = opt(2, "residual blocks per level", min=1)
+    attn_res: tuple[int, ...] = opt((16,), "feature-map resolutions that get self-attention", min=1)
+    num_heads: int = opt(1, "attention heads", min=1)
+    dropout: float = opt(0.1, "dropout in residual blocks", min=0.0, max=1.0)
+    scale_shift_norm: bool = opt(False, "condition GroupNorm on the timestep by scale and shift (iDDPM)")
+    resblock_updown: bool = opt(False, "residual blocks for up/down-sampling (iDDPM/BigGAN style)")
+    num_classes: int = opt(0, "class-conditional with this many classes (0: unconditional)", min=0)
+    timesteps: int = opt(1000, "diffusion steps T", min=2)
+    beta_schedule: Literal["linear", "cosine"] = opt("linear", "noise schedule")
+    beta_start: float = opt(1e-4, "first beta of the linear schedule", min=0.0, max=1.0)
+    beta_end: float = opt(0.02, "last beta of the linear schedule", min=0.0, max=1.0)
+    variance: Literal["large", "small", "learned"] = opt(
+        "large", "reverse-process variance: beta_t (large), posterior beta~_t (small), or learned (iDDPM)")
+    p2_gamma: float = opt(0.0, "P2 weighting exponent (Choi et al. 2022); 0 turns it off, 1 is the paper's", min=0.0)
+    p2_k: float = opt(1.0, "P2 weighting k in 1/(k + SNR)^gamma", min=0.0)
+    clip_denoised: bool = opt(True, "clip the predicted x0 to [-1, 1] while sampling")
+
+    TRAIN_DEFAULTS: ClassVar[dict] = {"lr": 2e-4, "batch_size": 32, "grad_clip": 1.0, "ema_decay": 0.9995,
+                                      "sample_every": 1000, "checkpoint_every": 1000}
+    PRESETS: ClassVar[dict[str, dict]] = {
+        # Ho et al. 2020, CIFAR-10: 35.7M parameters, batch 128, lr 2e-4, 800k steps, EMA 0.9999.
+        "cifar10": {"res": 32, "channels": 128, "channel_mults": (1, 2, 2, 2), "num_res_blocks": 2,
+                    "attn_res": (16,), "dropout": 0.1, "lr": 2e-4, "batch_size": 128, "warmup": 5000,
+                    "grad_clip": 1.0, "ema_decay": 0.9999, "steps": 800000, "flip": True},
+        # The field-tested CelebA-128 recipe: centre crop 178, resize 144, random crop 128, base 64 with
+        # mults 1,1,2,2 (64,64,128,128), batch 16 as 8 x 2, lr 1e-4 halved every 50k steps, P2 weighting.
+        "celeba128": {"res": 128, "channels": 64, "channel_mults": (1, 1, 2, 2), "attn_res": (16,),
+                      "center_crop": 178, "resize": 144, "random_crop": 128, "flip": True,
+                      "batch_size": 16, "grad_accum": 2, "lr": 1e-4, "lr_schedule": "step",
+                      "lr_step_every": 50000, "lr_gamma": 0.5, "p2_gamma": 1.0, "p2_k": 1.0,
+                      "ema_decay": 0.9999, "steps": 200000, "checkpoint_every": 5000, "sample_every": 5000},
+    }
+
+    def __post_init__(self):
+        if self.res & (self.res - 1):
+            raise ValueError(f"--res must be a power of two, got {self.res}")
+        if not self.channel_mults:
+            self.channel_mults = {8: (1, 2), 16: (1, 2, 2), 32: (1, 2, 2, 2), 64: (1, 2, 2, 4)}.get(
+                self.res, (1, 1, 2, 2, 4))
+        self.channel_mults = tuple(self.channel_mults)
+        self.attn_res = tuple(self.attn_res)
+        if self.res >> (len(self.channel_mults) - 1) < 1:
+            raise ValueError(f"--channel-mults has {len(self.channel_mults)} levels, too many for --res {self.res}")
+        if self.channels % 8:
+            raise ValueError(f"--channels must be a multiple of 8 (GroupNorm groups), got {self.channels}")
+        if self.beta_schedule == "linear" and not self.beta_start < self.beta_end:
+            raise ValueError("--beta-start must be smaller than --beta-end")

@@ -1,0 +1,26 @@
+"""zoo-ddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
+
+from zoo_core.hookspecs import hookimpl
+from zoo_core.registry import ModelSpec, SamplerSpec
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(
+        name="ddpm",
+        summary="Denoising diffusion probabilistic model: U-Net, linear schedule, epsilon prediction",
+        family="diffusion",
+        config="zoo_ddpm.config:DDPMConfig",
+        model="zoo_ddpm.model:DDPM",
+        trainer="zoo_ddpm.trainer:DDPMTrainer",
+        samplers=("ancestral", "ddim"),
+        paper="Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020. arXiv:2006.11239",
+    ))
+
+
+@hookimpl
+def register_samplers(register):
+    register(SamplerSpec("ancestral", "DDPM ancestral sampling; --steps K < T respaces (iDDPM)",
+                         "zoo_ddpm.samplers:ancestral"))
+    register(SamplerSpec("ddim", "DDIM (Song et al. 2021): deterministic with eta=0, any number of steps",
+                         "zoo_ddpm.samplers:ddim"))

@@ -1,0 +1,80 @@
+"""The DDPM Generator: a U-Net plus its diffusion process, ready to ``generate``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from zoo_core.errors import ZooError
+from zoo_core.generation import batched, progress_bar, sampler_fn
+
+from .config import DDPMConfig
+from .diffusion import GaussianDiffusion, make_betas
+from .unet import UNet
+
+
+class DDPM(nn.Module):
+    """A denoising diffusion model; ``generate(n, seed=...)`` returns images in [-1, 1]."""
+
+    zoo_name = "ddpm"
+
+    def __init__(self, config: DDPMConfig):
+        super().__init__()
+        self.config = config
+        learned = config.variance == "learned"
+        self.unet = UNet(
+            in_channels=config.in_channels, out_channels=config.in_channels * (2 if learned else 1),
+            channels=config.channels, channel_mults=config.channel_mults, num_res_blocks=config.num_res_blocks,
+            attn_res=config.attn_res, res=config.res, dropout=config.dropout, num_heads=config.num_heads,
+            scale_shift_norm=config.scale_shift_norm, resblock_updown=config.resblock_updown,
+            num_classes=config.num_classes,
+        )
+        betas = make_betas(config.beta_schedule, config.timesteps, config.beta_start, config.beta_end)
+        self.diffusion = GaussianDiffusion(betas, variance=config.variance)
+
+    @classmethod
+    def adapt_config(cls, config, data_info):
+        """Nothing to adapt for unconditional DDPM; class-conditional subclasses read the labels."""
+        return config
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """The raw network output at (x_t, t): eps, and v when the variance is learned."""
+        return self.unet(x, t, label)
+
+    def _cond(self, n: int, label, generator) -> dict:
+        if not self.config.num_classes:
+            if label is not None:
+                raise ZooError(f"{self.zoo_name} model is not class-conditional; drop --class")
+            return {}
+        k = self.config.num_classes
+        if label is None:
+            labels = torch.randint(0, k, (n,), generator=generator)
+        else:
+            if not 0 <= int(label) < k:
+                raise ZooError(f"--class must be between 0 and {k - 1}, got {label}")
+            labels = torch.full((n,), int(label), dtype=torch.long)
+        return {"label": labels.to(next(self.parameters()).device)}
+
+    @torch.no_grad()
+    def generate(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
+                 batch_size: int | None = None, progress: bool = False, label: int | None = None,
+                 eta: float | None = None, **kwargs) -> torch.Tensor:
+        """``n`` images in [-1, 1]; ``sampler`` is ancestral (default) or ddim; ``steps`` < T respaces."""
+        if kwargs:
+            raise ZooError(f"{self.zoo_name} does not take {', '.join('--' + k for k in kwargs)}")
+        name, fn = sampler_fn(self, sampler)
+        extra = {"eta": eta} if eta is not None else {}
+        if eta is not None and name != "ddim":
+            raise ZooError("--eta applies to the ddim sampler only")
+        if steps is not None and not 1 <= steps <= self.config.timesteps:
+            raise ZooError(f"--steps must be between 1 and {self.config.timesteps}, got {steps}")
+        total_steps = steps or (50 if name == "ddim" else self.config.timesteps)
+        bs = batch_size or min(n, 64)
+        with progress_bar(progress, total_steps * -(-n // bs), f"{name} {total_steps} steps") as bar:
+            return batched(n, bs, seed, lambda k, g: fn(self, k, generator=g, steps=steps, progress=bar,
+                                                          cond=self._cond(k, label, g), **extra))
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(self.config).items() if k in ("res", "channels"))
