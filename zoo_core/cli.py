@@ -162,10 +162,16 @@ def plugins() -> None:
     table = Table(title="zoo plugins")
     for col in ("entry point", "distribution", "version", "hooks", "status"):
         table.add_column(col)
+    broken = []
     for p in state().plugins:
-        status = f"[red]error: {p.error}[/]" if p.error else "[green]ok[/]"
+        status = "[red]failed to load[/]" if p.error else "[green]ok[/]"
         table.add_row(f"{p.name} = {p.module}", p.distribution, p.version, ", ".join(p.hooks), status)
-    _console().print(table)
+        if p.error:
+            broken.append(p)
+    con = _console()
+    con.print(table)
+    for p in broken:
+        con.print(f"[red]{p.distribution} ({p.name}):[/] {p.error}", highlight=False, soft_wrap=True)
 
 
 def _add_plugin_commands() -> None:

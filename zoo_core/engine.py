@@ -300,17 +300,19 @@ class Engine:
         self.run.nonfinite_streak += 1
         mode = self.cfg.on_nonfinite
         msg = f"non-finite loss or gradient at step {self.run.step}; the update was skipped"
-        if mode == "rollback":
+        if mode == "rollback" and self.run.nonfinite_streak <= 5:
             found = ckpt.latest(self.run.out / "checkpoints")
             if found:
                 _, tensors, state = found
                 scale = self.run.lr_scale * 0.5
+                streak = self.run.nonfinite_streak
                 self._restore(tensors, state)
-                self.run.lr_scale = scale
+                self.run.lr_scale, self.run.nonfinite_streak = scale, streak
                 self.batches = self._loader()
                 self.console.print(f"[yellow]{msg}; rolled back to step {state['step']} with lr x{scale:g}[/]")
                 return True
-        if mode == "abort" or self.run.nonfinite_streak >= 20:
+        streak = self.run.nonfinite_streak
+        if mode == "abort" or streak >= 20 or (mode == "rollback" and streak > 5):
             self.save_checkpoint()
             raise ZooError(f"{msg}; training stopped after {self.run.nonfinite_streak} such step(s) "
                            f"(checkpoint kept). Try a lower --lr, --grad-clip 1, or --precision fp32")

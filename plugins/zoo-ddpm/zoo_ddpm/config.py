@@ -12,11 +12,12 @@ from zoo_core.config import opt
 class DDPMConfig:
     res: int = opt(32, "image resolution (square)", min=8)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
-    channels: int = opt(64, "U-Net base width", min=8)
+    channels: int | None = opt(None, "U-Net base width (default by --res: 32 up to 16px, 64 above)", min=8)
     channel_mults: tuple[int, ...] = opt((), "width multipliers per resolution level (default by --res: "
                                              "16: 1,2,2  32: 1,2,2,2  64: 1,2,2,4  128: 1,1,2,2,4)", min=1)
     num_res_blocks: int = opt(2, "residual blocks per level", min=1)
-    attn_res: tuple[int, ...] = opt((16,), "feature-map resolutions that get self-attention", min=1)
+    attn_res: tuple[int, ...] = opt((), "feature-map resolutions that get self-attention "
+                                        "(default: 16, or res/2 below 32px)", min=1)
     num_heads: int = opt(1, "attention heads", min=1)
     dropout: float = opt(0.1, "dropout in residual blocks", min=0.0, max=1.0)
     scale_shift_norm: bool = opt(False, "condition GroupNorm on the timestep by scale and shift (iDDPM)")
@@ -55,7 +56,9 @@ class DDPMConfig:
             self.channel_mults = {8: (1, 2), 16: (1, 2, 2), 32: (1, 2, 2, 2), 64: (1, 2, 2, 4)}.get(
                 self.res, (1, 1, 2, 2, 4))
         self.channel_mults = tuple(self.channel_mults)
-        self.attn_res = tuple(self.attn_res)
+        if self.channels is None:
+            self.channels = 32 if self.res <= 16 else 64
+        self.attn_res = tuple(self.attn_res) or ((16,) if self.res >= 32 else (self.res // 2,))
         if self.res >> (len(self.channel_mults) - 1) < 1:
             raise ValueError(f"--channel-mults has {len(self.channel_mults)} levels, too many for --res {self.res}")
         if self.channels % 8:
