@@ -12,8 +12,11 @@ Weights are read with safetensors only; nothing in a folder or repo is ever unpi
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,8 @@ from .errors import PluginMissingError, ZooError
 
 FORMAT = 1
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]
+WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]  # all zoo ever downloads
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 def save_pretrained(model, directory: str | Path, components: dict[str, Any] | None = None,
@@ -55,38 +59,216 @@ def save_pretrained(model, directory: str | Path, components: dict[str, Any] | N
     return directory
 
 
+def _is_saved_model(path: Path) -> bool:
+    """A zoo saved model: config.json with ``zoo_format`` (a run folder's own config.json has none)."""
+    cfg = path / "config.json"
+    if not cfg.is_file():
+        return False
+    try:
+        record = json.loads(cfg.read_text())
+    except (OSError, ValueError):
+        return not (path / "final").is_dir()  # let read_config report the broken file
+    return isinstance(record, dict) and "zoo_model" in record and "zoo_format" in record
+
+
+def _pickle_error(where: str, names: list[str]) -> ZooError | None:
+    """The error for a folder or repo whose weights are pickles only (which zoo never loads)."""
+    pickles = sorted(n for n in names if n.lower().endswith(PICKLE_SUFFIXES))
+    if not pickles or any(n.endswith(".safetensors") for n in names):
+        return None
+    return ZooError(f"{where} holds only pickle weights ({', '.join(pickles[:3])}); zoo reads safetensors only and "
+                    "never unpickles files (a pickle can run code): ask its author for model.safetensors")
+
+
+def _local(path: Path) -> Path:
+    """The saved-model folder of a local folder: itself, or a run folder's ``final/``."""
+    if _is_saved_model(path):
+        return path
+    if _is_saved_model(path / "final"):
+        return path / "final"
+    names = [p.name for p in path.iterdir() if p.is_file()]
+    error = _pickle_error(str(path), names)
+    if error:
+        raise error
+    if "config.json" in names and '"zoo_model"' in (path / "config.json").read_text(errors="replace"):
+        raise ZooError(f"{path} is a training run that has not finished (no final/): resume it, or point at a "
+                       "saved-model folder")
+    raise ZooError(f"{path} is neither a saved model (no zoo config.json) nor a finished run (no final/)")
+
+
 def resolve(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
             token: str | None = None, local_files_only: bool = False) -> Path:
     """A local saved-model folder for ``src``: a folder, a run folder, or a Hub repo id."""
     path = Path(src).expanduser()
     if path.is_dir():
-        if (path / "config.json").is_file() and "zoo_model" in json.loads((path / "config.json").read_text()):
-            return path
-        if (path / "final" / "config.json").is_file():
-            return path / "final"
-        raise ZooError(f"{path} is neither a saved model (no zoo config.json) nor a finished run (no final/)")
+        return _local(path)
     if not REPO_ID.match(str(src)):
         raise ZooError(f"{src} does not exist (expected a run folder, a saved-model folder or a repo id)")
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
+    return download(str(src), revision, cache_dir, token, local_files_only)
 
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Transport errors of the HTTP client huggingface_hub uses (httpx2, httpx or requests)."""
+    found = []
+    for name, attr in (("httpx2", "TransportError"), ("httpx", "TransportError"), ("requests", "RequestException")):
+        try:
+            cls = getattr(importlib.import_module(name), attr, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)
+
+
+def _repo_files(repo_id: str, revision: str | None, cache_dir: str | None, token: str | None,
+                local_files_only: bool) -> list[str]:
+    """File names of a repo (the cached listing, else the Hub's), to explain what it lacks; [] if unknown."""
     try:
-        return Path(snapshot_download(str(src), revision=revision, cache_dir=cache_dir, token=token,
-                                      local_files_only=local_files_only, allow_patterns=WEIGHT_PATTERNS))
-    except RepositoryNotFoundError:
-        raise ZooError(f"no model repository {src!r} on the Hub (or it is private: pass a token)") from None
-    except RevisionNotFoundError:
-        raise ZooError(f"repository {src!r} has no revision {revision!r}") from None
-    except LocalEntryNotFoundError:
-        raise ZooError(f"{src!r} is not in the local cache and the Hub cannot be reached "
-                       f"(offline?); run `zoo pull {src}` while online, or pass a local folder") from None
-    except HfHubHTTPError as exc:
-        raise ZooError(f"could not download {src!r}: {exc}") from None
+        from huggingface_hub import get_cached_repo_tree
+
+        return [f.path for f in get_cached_repo_tree(repo_id, revision=revision, cache_dir=cache_dir)]
+    except Exception:
+        pass
+    if local_files_only:
+        return []
+    try:
+        from huggingface_hub import HfApi
+
+        return HfApi(token=token).list_repo_files(repo_id, revision=revision)
+    except Exception:
+        return []
+
+
+def download(repo_id: str, revision: str | None = None, cache_dir: str | None = None, token: str | None = None,
+             local_files_only: bool = False) -> Path:
+    """Download (or find in the Hub cache) the zoo files of a Hub repo; only ``WEIGHT_PATTERNS`` are fetched.
+
+    The cache, endpoint, token and offline mode are huggingface_hub's own: ``HF_HOME`` /
+    ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE`` apply as usual.
+    """
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import errors as hf_errors
+
+    incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())
+    at = f" (revision {revision!r})" if revision else ""
+    try:
+        folder = Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, token=token,
+                                        local_files_only=local_files_only, allow_patterns=WEIGHT_PATTERNS))
+    except hf_errors.RepositoryNotFoundError:
+        raise ZooError(f"no model repository {repo_id!r} on the Hub at {constants.ENDPOINT} "
+                       "(or it is private: set HF_TOKEN or run `hf auth login`)") from None
+    except hf_errors.RevisionNotFoundError:
+        raise ZooError(f"repository {repo_id!r} has no revision {revision!r}") from None
+    except incomplete:
+        raise ZooError(f"the cached copy of {repo_id!r}{at} is incomplete and the Hub cannot be reached; "
+                       f"run `zoo pull {repo_id}` while online") from None
+    except hf_errors.LocalEntryNotFoundError:
+        cache = cache_dir or constants.HF_HUB_CACHE
+        why = ("HF_HUB_OFFLINE is set" if constants.is_offline_mode() else
+               "local_files_only was asked for" if local_files_only else
+               f"the Hub at {constants.ENDPOINT} cannot be reached")
+        raise ZooError(f"{repo_id!r}{at} is not in the local cache ({cache}) and {why}; run `zoo pull {repo_id}` "
+                       "while online, or pass a local folder") from None
+    except (hf_errors.HfHubHTTPError, OSError, ValueError) as exc:
+        raise ZooError(f"could not download {repo_id!r}{at}: {_first_line(exc)}") from None
+    except _network_errors() as exc:
+        raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)})") from None
+    if not (folder / "config.json").is_file():
+        names = _repo_files(repo_id, revision, cache_dir, token, local_files_only)
+        where = f"repository {repo_id!r}{at}"
+        raise _pickle_error(where, names) or ZooError(
+            f"{where} is not a zoo model (no config.json"
+            + (f"; it holds {', '.join(sorted(names)[:5])}" if names else "") + ")")
+    return folder
+
+
+def pull(repo_id: str, revision: str | None = None, out: str | Path | None = None, token: str | None = None) -> Path:
+    """Download a Hub model into the Hub cache (for offline use) and, with ``out``, copy its files there."""
+    if not REPO_ID.match(repo_id):
+        raise ZooError(f"{repo_id!r} is not a Hub repo id (expected 'owner/name')")
+    folder = download(repo_id, revision, token=token)
+    if out is None:
+        return folder
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ZooError(f"--out {out} exists and is not a folder")
+    for file in sorted(folder.rglob("*")):
+        if file.is_file():
+            dest = out / file.relative_to(folder)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, dest)  # follows the cache's symlinks: real files in OUT
+    return out
+
+
+def _push_files(folder: Path) -> list[str]:
+    """Files of a saved model to upload: all but hidden paths and pickles (zoo never publishes those)."""
+    files = []
+    for file in sorted(folder.rglob("*")):
+        rel = file.relative_to(folder)
+        if file.is_file() and not any(part.startswith(".") for part in rel.parts) \
+                and not file.name.lower().endswith(PICKLE_SUFFIXES):
+            files.append(rel.as_posix())
+    return files
+
+
+def push_to_hub(src_or_model, repo_id: str, private: bool = False, token: str | None = None,
+                commit_message: str | None = None, revision: str | None = None,
+                card: dict[str, Any] | None = None):
+    """Publish a saved model to the Hub in one commit; returns huggingface_hub's ``CommitInfo``.
+
+    ``src_or_model`` is a saved-model folder, a run folder (its ``final/`` is pushed) or a model
+    object (saved to a temporary folder first, with ``card`` options). The repo is created if needed
+    (``private`` applies only then); ``revision`` names a branch, created from main if missing.
+    """
+    if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
+        raise ZooError(f"--repo expects a Hub repo id like 'you/name', got {repo_id!r}")
+    with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
+        if isinstance(src_or_model, (str, Path)):
+            path = Path(src_or_model).expanduser()
+            if not path.is_dir():
+                raise ZooError(f"{src_or_model} is not a folder (push a saved-model folder or a run folder)")
+            folder = _local(path)
+        elif hasattr(src_or_model, "zoo_name") and hasattr(src_or_model, "state_dict"):
+            folder = save_pretrained(src_or_model, tmp, card=card)
+        else:
+            raise ZooError(f"cannot push {type(src_or_model).__name__}: expected a folder or a zoo model")
+        return _upload(folder, repo_id, private, token, commit_message, revision)
+
+
+def _upload(folder: Path, repo_id: str, private: bool, token: str | None, commit_message: str | None,
+            revision: str | None):
+    from huggingface_hub import CommitOperationAdd, HfApi, constants
+    from huggingface_hub import errors as hf_errors
+
+    record = json.loads((folder / "config.json").read_text())
+    if not (folder / "model.safetensors").is_file():
+        raise ZooError(f"{folder} has no model.safetensors: nothing to push")
+    files = _push_files(folder)
+    api = HfApi(token=token)  # built now: endpoint and token follow HF_ENDPOINT / HF_TOKEN
+    message = commit_message or f"Upload {record.get('zoo_model', 'model')} with zoo"
+    try:
+        api.create_repo(repo_id, private=private or None, exist_ok=True)
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(folder / rel)) for rel in files]
+        return api.create_commit(repo_id, operations=ops, commit_message=message, revision=revision)
+    except hf_errors.OfflineModeIsEnabled:
+        raise ZooError("cannot push while HF_HUB_OFFLINE is set; unset it to reach the Hub") from None
+    except hf_errors.HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403) or isinstance(exc, hf_errors.RepositoryNotFoundError):
+            raise ZooError(f"not allowed to write to {repo_id!r} at {constants.ENDPOINT}: set HF_TOKEN or run "
+                           "`hf auth login` with a token that has write access") from None
+        raise ZooError(f"could not push to {repo_id!r}: {_first_line(exc)}") from None
+    except (OSError, ValueError) as exc:
+        raise ZooError(f"could not push to {repo_id!r}: {_first_line(exc)}") from None
+    except _network_errors() as exc:
+        raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)})") from None
 
 
 def read_config(directory: Path) -> tuple[Any, dict]:
@@ -126,31 +308,38 @@ def build_model(spec, values: dict, device=None):
 def from_pretrained(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
                     token: str | None = None, local_files_only: bool = False, device=None):
     """Load a saved model from a folder, a run folder or a Hub repo id, ready to ``generate``."""
-    from safetensors.torch import load_model
-
     from .device import pick_device
 
     directory = resolve(src, revision, cache_dir, token, local_files_only)
     spec, record = read_config(directory)
-    dev = pick_device(device) if isinstance(device, (str, type(None))) else device
+    dev = pick_device(device or "auto") if isinstance(device, (str, type(None))) else device
     model = build_model(spec, record.get("config", {}))
     weights = directory / "model.safetensors"
     if not weights.is_file():
-        raise ZooError(f"{directory} has no model.safetensors (zoo loads safetensors weights only)")
-    try:
-        load_model(model, str(weights), strict=True)
-    except RuntimeError as exc:
-        raise ZooError(f"weights in {weights} do not match the {spec.name} config: {str(exc).splitlines()[0]}") from None
+        raise ZooError(f"{directory} has no model.safetensors (zoo loads safetensors weights only and never "
+                       "unpickles .bin/.pt files)")
+    _load_weights(model, weights, f"the {spec.name} config")
     return model.to(dev).eval()
+
+
+def _load_weights(module, path: Path, what: str) -> None:
+    """safetensors into ``module`` (strict); a damaged or mismatched file is a one-line ZooError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+
+    try:
+        load_model(module, str(path), strict=True)
+    except SafetensorError as exc:
+        raise ZooError(f"{path} is not a valid safetensors file ({_first_line(exc)})") from None
+    except RuntimeError as exc:
+        raise ZooError(f"weights in {path} do not match {what}: {_first_line(exc)}") from None
 
 
 def load_component(src: str | Path, name: str, module) -> Any:
     """Load a named extra component (e.g. ``"discriminator"``) of a saved model into ``module``."""
-    from safetensors.torch import load_model
-
     directory = resolve(src)
     path = directory / f"{name}.safetensors"
     if not path.is_file():
         raise ZooError(f"{directory} has no component {name!r}")
-    load_model(module, str(path), strict=True)
+    _load_weights(module, path, f"the module given for {name!r}")
     return module
