@@ -1,0 +1,111 @@
+"""``zoo eval``: score a model or a folder of generated images against real data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import ZooError
+
+
+def _list_table() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..plugins import registry
+
+    reg = registry()
+    table = Table(title="metrics (--metrics) and feature extractors (--extractor)")
+    for col in ("kind", "name", "plugin", "summary"):
+        table.add_column(col)
+    for spec in sorted(reg.tables["metric"].values(), key=lambda s: (getattr(s, "kind", "metric"), s.name)):
+        table.add_row(getattr(spec, "kind", "metric"), spec.name, f"{spec.distribution} {spec.version}", spec.summary)
+    Console().print(table)
+
+
+def _show(results: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="zoo eval", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in results["metrics"].items():
+        table.add_row(key, f"{value:.4f}")
+    con = Console()
+    con.print(table)
+    ext = results.get("extractor")
+    if ext:
+        con.print(f"extractor {ext['name']} (weights {ext['weights_hash']}, resize {ext['resize']})", highlight=False)
+    con.print(f"{results['n_fake']} generated, {results['n_real'] or 0} real images at {results['res']}px",
+              highlight=False)
+    for note in results.get("notes", []):
+        con.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+@click.command("eval")
+@click.argument("src", required=False)
+@click.option("--data", default=None, help="real images: a folder (any depth) or builtin:NAME")
+@click.option("--metrics", default="fid", show_default=True, help="comma-separated metric names (see --list)")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None,
+              help="generated images to score [default: 10000 from a model; all images of a folder]")
+@click.option("--n-real", type=click.IntRange(min=1), default=None,
+              help="real images to use [default: as many as generated, at most all]")
+@click.option("--extractor", default="inception", show_default=True,
+              help="feature extractor: inception, timm:NAME[?pretrained=0], random, module:pkg.mod:attr")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="extractor weights file (.safetensors or a plain torch state dict)")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--stats", type=click.Path(dir_okay=False), default=None,
+              help="cached real statistics (from --save-stats; or a pytorch-fid .npz for FID)")
+@click.option("--save-stats", type=click.Path(dir_okay=False), default=None,
+              help="write the real statistics to this .safetensors file for later --stats")
+@click.option("--crop-border", is_flag=True, help="crop uniform borders (white padding) from every image first")
+@click.option("--res", type=click.IntRange(min=8), default=None,
+              help="resolution of the real images [default: that of the generated ones]")
+@click.option("--option", "-o", "options", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="metric option, repeatable: kid.subsets=50, is.splits=10, pr.k=5")
+@click.option("--out", type=click.Path(dir_okay=False), default="results.json", show_default=True,
+              help="JSON results file")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="data loader workers")
+@click.option("--sampler", default=None, help="sampler of the model (see `zoo info NAME`)")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="sampling steps (diffusion models)")
+@click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@click.option("--list", "list_", is_flag=True, help="list the installed metrics and extractors, then exit")
+def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, stats, save_stats, crop_border,
+                 res, options, out, seed, device, workers, sampler, steps, revision, list_):
+    """Score SRC (a run folder, a saved-model folder, a Hub repo id, or a folder of generated images)
+    against real images: zoo eval ./runs/ddpm-x --data ~/celeba --metrics fid,kid,pr --n 10000"""
+    if list_:
+        _list_table()
+        return
+    if not src:
+        raise ZooError("zoo eval needs SRC: a run folder, a saved-model folder, a repo id or a folder of images")
+    from .evaluator import Evaluator
+    from .images import open_src
+    from .specs import parse_metric_options
+
+    ev = Evaluator(metrics, extractor=extractor, weights=weights, data=data, n_real=n_real, stats=stats,
+                   device=device, batch_size=batch_size, seed=seed, crop_border=crop_border,
+                   metric_options=parse_metric_options(options), workers=workers)
+    target = open_src(src, device=ev.device, revision=revision)
+    is_model = not isinstance(target, Path)
+    if is_model and n is None:
+        n = 10_000
+    gen_kwargs = {k: v for k, v in {"sampler": sampler, "steps": steps}.items() if v is not None}
+    if gen_kwargs and not is_model:
+        raise ZooError("--sampler/--steps apply to models; SRC is a folder of images")
+    results = ev(target, n, save_stats=save_stats, gen_kwargs=gen_kwargs, res=res, progress=True)
+    results = {"src": str(src), "data": data, **results}
+    _show(results)
+    if out:
+        path = Path(out).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        click.echo(f"wrote {path}")
+    if save_stats:
+        click.echo(f"wrote real statistics to {save_stats}")
