@@ -174,6 +174,15 @@ def plugins() -> None:
         con.print(f"[red]{p.distribution} ({p.name}):[/] {p.error}", highlight=False, soft_wrap=True)
 
 
+def _add_core_commands() -> None:
+    from .commands import add_commands
+
+    add_commands(cli)
+
+
+_add_core_commands()
+
+
 def _add_plugin_commands() -> None:
     from .plugins import state
 
@@ -193,9 +202,6 @@ def _add_plugin_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
-    from .commands import add_commands
-
-    add_commands(cli)
     _add_plugin_commands()
     try:
         cli.main(args=argv, prog_name="zoo", standalone_mode=False)

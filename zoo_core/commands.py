@@ -70,6 +70,9 @@ def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, 
 
 def add_commands(cli: click.Group) -> None:
     """Attach the core's model-loading commands to the ``zoo`` group."""
+    from .hub_commands import add_hub_commands
+    from .metrics.command import eval_command
+
     cli.add_command(sample)
-    from .hub_commands import add_hub_commands; add_hub_commands(cli)  # noqa: E702, I001 - zoo push, zoo pull
-    from .metrics.command import eval_command; cli.add_command(eval_command)  # noqa: E702, I001 - zoo eval
+    cli.add_command(eval_command)
+    add_hub_commands(cli)

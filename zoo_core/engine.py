@@ -349,6 +349,24 @@ class Engine:
         model.train(was_training)
         return save_grid(images, self.run.out / "samples" / (name or f"step_{self.run.step:08d}.png"))
 
+    def evaluate(self) -> dict | None:
+        """Periodic evaluation of the sampling (EMA) model; the real statistics are computed once."""
+        if not self.dist.main:
+            return None
+        if getattr(self, "_evaluator", None) is None:
+            from .metrics import Evaluator
+
+            self._evaluator = Evaluator(self.cfg.eval_metrics, extractor=self.cfg.eval_extractor, data=self.data_cfg,
+                                        n_real=self.cfg.eval_n, device=self.device, seed=self.cfg.seed)
+        model = self.ema.model if self.ema else self.model
+        model.eval()
+        results = self._evaluator(model, n=self.cfg.eval_n)["metrics"]
+        model.train()
+        record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results}
+        with open(self.run.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        return results
+
     def _install_signals(self):
         if threading.current_thread() is not threading.main_thread():
             return {}
@@ -430,6 +448,8 @@ class Engine:
                     bar.update(task, losses=losses)
                 if run.step % cfg.sample_every == 0:
                     self.sample_grid()
+                if cfg.eval_every and run.step % cfg.eval_every == 0:
+                    self.evaluate()
                 if run.step % cfg.checkpoint_every == 0 or run.step == cfg.steps:
                     self.save_checkpoint()
                 for cb in self.callbacks:

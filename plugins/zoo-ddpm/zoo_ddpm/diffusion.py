@@ -19,7 +19,7 @@ import torch
 def linear_betas(T: int, start: float = 1e-4, end: float = 0.02) -> np.ndarray:
     """Ho et al.'s linear schedule, scaled so that T != 1000 keeps the same total noise."""
     scale = 1000 / T
-    return np.linspace(scale * start, scale * end, T, dtype=np.float64)
+    return np.clip(np.linspace(scale * start, scale * end, T, dtype=np.float64), None, 0.999)
 
 
 def cosine_betas(T: int, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:

@@ -11,7 +11,7 @@ from zoo_core.errors import ZooError
 from zoo_core.generation import batched, progress_bar, sampler_fn
 
 from .config import DDPMConfig
-from .diffusion import GaussianDiffusion, make_betas
+from .diffusion import GaussianDiffusion, make_betas, space_timesteps
 from .unet import UNet
 
 
@@ -68,9 +68,15 @@ class DDPM(nn.Module):
         extra = {"eta": eta} if eta is not None else {}
         if eta is not None and name != "ddim":
             raise ZooError("--eta applies to the ddim sampler only")
-        if steps is not None and not 1 <= steps <= self.config.timesteps:
+        if isinstance(steps, str):  # a respacing string such as "10,15,20" (iDDPM's Python API)
+            try:
+                total_steps = len(space_timesteps(self.config.timesteps, steps))
+            except ValueError as exc:
+                raise ZooError(f"steps {steps!r}: {exc}") from None
+        elif steps is not None and not 1 <= steps <= self.config.timesteps:
             raise ZooError(f"--steps must be between 1 and {self.config.timesteps}, got {steps}")
-        total_steps = steps or (50 if name == "ddim" else self.config.timesteps)
+        else:
+            total_steps = steps or (50 if name == "ddim" else self.config.timesteps)
         bs = batch_size or min(n, 64)
         with progress_bar(progress, total_steps * -(-n // bs), f"{name} {total_steps} steps") as bar:
             return batched(n, bs, seed, lambda k, g: fn(self, k, generator=g, steps=steps, progress=bar,

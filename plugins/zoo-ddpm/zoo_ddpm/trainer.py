@@ -8,9 +8,19 @@ from zoo_core.protocols import Phase
 
 
 def make_optimizer(params, lr: float, device) -> torch.optim.Optimizer:
-    """Adam, fused on GPU (one kernel for the whole update) and foreach elsewhere."""
-    fused = device.type == "cuda"
-    return torch.optim.Adam(params, lr=lr, fused=fused or None, foreach=None if fused else True)
+    """Adam, fused (one kernel per step on GPU, one pass per tensor on CPU) where torch has it.
+
+    On the CPU the fused kernel is about twice as fast as the foreach or for-loop update
+    (docs/performance.md: a 2.2M-parameter U-Net, 11 ms against 24 ms per step); torch before 2.4 has
+    no CPU fused Adam, so there it falls back to foreach.
+    """
+    params = list(params)
+    if device.type in ("cuda", "cpu"):
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except RuntimeError:
+            pass
+    return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
 class DDPMTrainer:

@@ -85,10 +85,17 @@ class Attention(nn.Module):
         nn.init.zeros_(self.proj.bias)
 
     def forward(self, x, emb=None):
+        # The 1x1 convolutions are applied as matmuls over (b, hw, c) tokens: the same weights and
+        # maths, but q/k/v come out with a unit last stride, which lets scaled_dot_product_attention
+        # pick its fused (flash) kernel instead of the bmm/softmax fallback, and the projections run
+        # as one GEMM each rather than torch's slow 1x1-convolution path on small CPU batches.
         b, c, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, h * w).transpose(-1, -2).unbind(1)
-        out = F.scaled_dot_product_attention(q, k, v)  # b, heads, hw, c/heads
-        return x + self.proj(out.transpose(-1, -2).reshape(b, c, h, w))
+        tokens = self.norm(x).flatten(2).transpose(1, 2)  # b, hw, c (a view for channels_last input)
+        qkv = F.linear(tokens, self.qkv.weight.view(3 * c, c), self.qkv.bias)
+        q, k, v = qkv.view(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c)
+        out = F.linear(out, self.proj.weight.view(c, c), self.proj.bias)
+        return x + out.transpose(1, 2).view(b, c, h, w)
 
 
 class UNet(nn.Module):
