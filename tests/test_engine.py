@@ -135,3 +135,11 @@ def test_checkpoint_keeps_last_k_and_detects_tampering(tmp_path):
     (tmp_path / "step_00000004").mkdir()  # no state.json: incomplete
     with pytest.warns(UserWarning):
         assert ckpt.latest(tmp_path)[2]["step"] == 3
+
+
+def test_periodic_evaluation_is_logged(toy_spec, image_dir, tmp_path):
+    out = engine(toy_spec, tmp_path / "ev", image_dir, steps=2, eval_every=2, eval_metrics="fid", eval_n=8,
+                 eval_extractor="random").run_training()
+    evals = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
+    assert len(evals) == 1 and evals[0]["step"] == 2
+    assert evals[0]["eval"]["fid"] > 0

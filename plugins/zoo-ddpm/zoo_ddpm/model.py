@@ -65,6 +65,8 @@ class DDPM(nn.Module):
         if kwargs:
             raise ZooError(f"{self.zoo_name} does not take {', '.join('--' + k for k in kwargs)}")
         name, fn = sampler_fn(self, sampler)
+        if name == "ddim" and steps is None:
+            steps = min(50, self.config.timesteps)
         extra = {"eta": eta} if eta is not None else {}
         if eta is not None and name != "ddim":
             raise ZooError("--eta applies to the ddim sampler only")

@@ -26,7 +26,7 @@ def make_optimizer(params, lr: float, device) -> torch.optim.Optimizer:
 class DDPMTrainer:
     """Owns the optimizer and the loss; the engine owns the loop, EMA and checkpoints."""
 
-    preview_kwargs = {"sampler": "ddim", "steps": 50}
+    preview_kwargs = {"sampler": "ddim"}  # 50-step DDIM previews keep sample grids cheap during training
 
     def __init__(self, model, config, data_info, train_cfg, device):
         self.model, self.config, self.device = model, config, device
