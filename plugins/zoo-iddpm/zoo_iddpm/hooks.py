@@ -1,0 +1,31 @@
+"""zoo-iddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed.
+
+The ancestral and DDIM samplers are zoo-ddpm's (registered there); iDDPM models use them as is.
+"""
+
+from zoo_core.hookspecs import hookimpl
+from zoo_core.registry import MetricSpec, ModelSpec
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(
+        name="iddpm",
+        summary="Improved DDPM: cosine schedule, learned variances, hybrid loss, fast respaced sampling; "
+                "optional class conditioning (--class-cond)",
+        family="diffusion",
+        config="zoo_iddpm.config:IDDPMConfig",
+        model="zoo_iddpm.model:IDDPM",
+        trainer="zoo_iddpm.trainer:IDDPMTrainer",
+        samplers=("ancestral", "ddim"),
+        paper="Nichol, Dhariwal. Improved Denoising Diffusion Probabilistic Models. ICML 2021. arXiv:2102.09672",
+    ))
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricSpec(
+        name="nll",
+        summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
+        factory="zoo_iddpm.nll:NLLMetric",
+    ))
