@@ -12,8 +12,8 @@ from .errors import ZooError
 def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | None:
     if prompts_file:
         path = Path(prompts_file)
-        if not path.is_file():
-            raise ZooError(f"--prompts {path} does not exist")
+        if not path.exists() or path.is_dir():  # not is_file(): `--prompts <(...)` is a pipe
+            raise ZooError(f"--prompts {path} is not a file of prompts")
         lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
         if not lines:
             raise ZooError(f"--prompts {path} holds no prompt (one per line)")

@@ -25,7 +25,8 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 class DataConfig:
     """Where the images come from and how they are prepared (flags of ``zoo train``)."""
 
-    data: str | None = opt(None, "image folder (any depth), or builtin:NAME (e.g. builtin:shapes)")
+    data: str | None = opt(None, "image folder (any depth), builtin:NAME (e.g. builtin:shapes), or "
+                                 "NAME:PATH for a plugin's dataset reader (e.g. cub:DIR)")
     center_crop: int | None = opt(None, "center-crop size in source pixels (default: the short side)", min=1)
     resize: int | None = opt(None, "resize the short side to this after the center crop (default: --res, "
                                    "or larger when --random-crop is set)", min=1)
@@ -157,6 +158,13 @@ def open_source(cfg: DataConfig, res: int, seed: int = 0) -> Source:
 
         spec = registry().dataset(cfg.data.split(":", 1)[1])
         return load_object(spec.factory)(seed=seed)
+    scheme, sep, arg = cfg.data.partition(":")
+    if sep and len(scheme) > 1 and "/" not in scheme and not Path(cfg.data).expanduser().exists():
+        from .plugins import registry
+        from .registry import load_object
+
+        if scheme in registry().names("dataset"):  # a plugin's dataset read from a path: cub:/data/CUB_200_2011
+            return load_object(registry().dataset(scheme).factory)(path=arg, seed=seed)
     min_size = cfg.center_crop or 1
     return FolderSource(cfg.data, labels=cfg.labels, min_size=min_size)
 
