@@ -1,0 +1,26 @@
+"""zoo-dcgan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
+
+from zoo_core.hookspecs import hookimpl
+from zoo_core.registry import ModelSpec, SamplerSpec
+
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(
+        name="dcgan",
+        summary="Deep convolutional GAN; optional AC-GAN class conditioning (--class-cond); GAN tricks toolkit",
+        family="gan",
+        config="zoo_dcgan.config:DCGANConfig",
+        model="zoo_dcgan.model:DCGAN",
+        trainer="zoo_dcgan.trainer:DCGANTrainer",
+        samplers=("latent",),
+        paper="Radford, Metz, Chintala. Unsupervised Representation Learning with Deep Convolutional "
+              "Generative Adversarial Networks. ICLR 2016. arXiv:1511.06434",
+    ))
+
+
+@hookimpl
+def register_samplers(register):
+    register(SamplerSpec("latent", "GAN latent sampling: Gaussian z, --truncation T resamples entries beyond "
+                                   "T std devs; --interpolate A,B walks the great circle",
+                         "zoo_core.gan.latent:latent_sampler", families=("gan",)))
