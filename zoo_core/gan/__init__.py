@@ -15,11 +15,8 @@ Nothing here is model specific; a plugin picks what it needs:
 * :mod:`.generator` ``GANGenerator``: ``generate`` and ``interpolate`` for a latent generator.
 * :mod:`.trainer`  ``GANTrainer``: a ready Trainer for a G/D pair; subclasses override a few hooks.
 
-The ``latent`` sampler (``zoo_core.gan.latent:latent_sampler``) is registered under that name by
-zoo-dcgan's hooks. A registry name belongs to one distribution, so another GAN plugin must not
-register ``latent`` again: it either lists ``"latent"`` in ``ModelSpec.samplers`` (and depends on
-zoo-dcgan), or registers the same function under its own name (``SamplerSpec("pggan-latent", ...,
-"zoo_core.gan.latent:latent_sampler")``) until the core registers ``latent`` itself.
+The ``latent`` sampler (``zoo_core.gan.latent:latent_sampler``) is registered by the core itself
+(``zoo_core.builtin_plugin``): a GAN plugin lists ``"latent"`` in its ``ModelSpec.samplers``.
 
 This module imports nothing so that ``from zoo_core.gan.options import GANOptions`` in a config
 module does not pull in torch.

@@ -1,7 +1,7 @@
 """zoo-dcgan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ModelSpec, SamplerSpec
+from zoo_core.registry import ModelSpec
 
 
 @hookimpl
@@ -18,9 +18,3 @@ def register_models(register):
               "Generative Adversarial Networks. ICLR 2016. arXiv:1511.06434",
     ))
 
-
-@hookimpl
-def register_samplers(register):
-    register(SamplerSpec("latent", "GAN latent sampling: Gaussian z, --truncation T resamples entries beyond "
-                                   "T std devs; --interpolate A,B walks the great circle",
-                         "zoo_core.gan.latent:latent_sampler", families=("gan",)))

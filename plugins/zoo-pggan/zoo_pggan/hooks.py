@@ -1,7 +1,7 @@
 """zoo-pggan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import MetricSpec, ModelSpec, SamplerSpec
+from zoo_core.registry import MetricSpec, ModelSpec
 
 
 @hookimpl
@@ -14,17 +14,10 @@ def register_models(register):
         config="zoo_pggan.config:PGGANConfig",
         model="zoo_pggan.model:PGGAN",
         trainer="zoo_pggan.trainer:PGGANTrainer",
-        samplers=("pggan-latent",),
+        samplers=("latent",),
         paper="Karras, Aila, Laine, Lehtinen. Progressive Growing of GANs for Improved Quality, Stability, "
               "and Variation. ICLR 2018. arXiv:1710.10196",
     ))
-
-
-@hookimpl
-def register_samplers(register):
-    # The toolkit's latent sampler under our own name: "latent" belongs to zoo-dcgan, which we do not depend on.
-    register(SamplerSpec("pggan-latent", "GAN latent sampling: Gaussian z, --truncation T resamples entries "
-                         "beyond T std devs", "zoo_core.gan.latent:latent_sampler", families=("gan",)))
 
 
 @hookimpl

@@ -1,0 +1,17 @@
+"""Test-session settings for the whole repository (core and plugin tests).
+
+The tests use tiny networks, for which PyTorch's intra-op threads cost more than they save (and on
+a busy 2-core machine, oversubscription made them ten times slower): run them on one thread.
+Subprocesses started by tests inherit OMP_NUM_THREADS.
+"""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
