@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import make_images
+from sample_data import make_images
 
 from zoo_core.data import DataConfig, ImageDataset, StreamSampler, info_of, open_source
 from zoo_core.errors import ZooError

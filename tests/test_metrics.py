@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import make_images
+from sample_data import make_images
 
 from zoo_core.errors import ZooError
 from zoo_core.metrics import FID, KID, InceptionScore, PrecisionRecall, build_extractor, evaluate
@@ -22,15 +22,6 @@ from zoo_core.metrics.precision_recall import manifold_metrics
 from zoo_core.metrics.specs import lookup, parse_metric_options, parse_name
 
 RANDOM = "random?dim=16"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP spinning on a busy shared CPU (100x faster here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _images(n, size=16, seed=0, shift=0.0):

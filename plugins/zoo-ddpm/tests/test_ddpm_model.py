@@ -78,8 +78,8 @@ def test_train_resume_sample_and_load(tmp_path):
     folder = tmp_path / "folder"
     runner.invoke(cli, ["sample", str(run), "--n", "4", "--steps", "10", "--out", str(folder), "--seed", "7"])
     assert sorted(p.name for p in folder.iterdir()) == [f"{i:05d}.png" for i in range(4)]
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     first = np.asarray(Image.open(folder / "00000.png")).astype(int)
     expected = imgs[0].clamp(-1, 1).add(1).mul(127.5).round().permute(1, 2, 0).numpy()

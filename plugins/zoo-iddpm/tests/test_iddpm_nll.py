@@ -9,15 +9,6 @@ from zoo_iddpm.nll import NLLMetric, bits_per_dim
 
 from zoo_core.errors import ZooError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 MU, S = 0.1, 0.3
 
 

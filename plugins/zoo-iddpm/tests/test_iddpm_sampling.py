@@ -11,15 +11,6 @@ from zoo_ddpm.samplers import ancestral, ddim
 T = 200
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, above all on a shared, busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def expected_std(m: GaussianOracle) -> float:
     """The ancestral sampler returns E[x_0 | x_1] at the end: its std is sqrt(s^2 - Var[x_0 | x_1])."""
     _, var_x0 = gaussian_stats(m.diffusion.alphas_cumprod[:1], m.s)

@@ -20,15 +20,6 @@ from zoo_core.train_config import TrainConfig
 TINY = {"res": 8, "channels": 8, "num_res_blocks": 1, "timesteps": 4, "dropout": 0.0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, above all on a shared, busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def train(out, steps: int, resume: bool = False, data: str = "builtin:shapes", **model) -> Engine:
     cfg = IDDPMConfig(**{**TINY, "timestep_sampler": "loss-aware", **model})
     tcfg = TrainConfig(out=str(out), steps=steps, batch_size=8, lr=1e-3, checkpoint_every=3, sample_every=1000,

@@ -15,15 +15,6 @@ from zoo_iddpm.vlb import discretized_gaussian_log_likelihood, normal_kl, prior_
 LEVELS = torch.linspace(-1, 1, 256, dtype=torch.float64)  # the 256 values of 8-bit data in [-1, 1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, above all on a shared, busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_normal_kl_closed_forms():
     m, lv = torch.randn(100, dtype=torch.float64), torch.randn(100, dtype=torch.float64)
     assert normal_kl(m, lv, m, lv).abs().max() < 1e-12

@@ -9,15 +9,6 @@ from zoo_core.errors import ZooError
 OPTS = dict(patches_per_image=32, directions=32, repeats=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a small shared CPU, spinning thread pools make these tests 50x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def blobs(n: int, seed: int, res: int = 32) -> torch.Tensor:
     """Discs of random colour, place and size on a dark background."""
     g = torch.Generator().manual_seed(seed)

@@ -26,15 +26,6 @@ TINY = dict(res=8, z_dim=8, channel_base=32, max_channels=8, min_channels=4, fad
             checkpoint_every=1, keep_checkpoints=10, sample_n=4)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a small shared CPU, spinning thread pools make these tests 50x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def image_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("imgs")

@@ -22,14 +22,6 @@ TINY = ["--g-channels", "4", "--g2-channels", "4", "--res-blocks", "1", "--d-cha
         "--no-progress", "--device", "cpu", "--data", "builtin:shapes"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny convs: threads only contend on a shared machine
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_both_stages_in_one_command(tmp_path):
     out = tmp_path / "both"
     main(["train", "stackgan", "--stage", "both", "--res", "32", "--steps", "4", "--stage1-steps", "2",
