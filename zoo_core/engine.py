@@ -15,10 +15,10 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
 
 from . import checkpoint as ckpt
 from . import config as config_mod
@@ -386,8 +386,6 @@ class Engine:
         (self.run.out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
 
     def run_training(self) -> Path:
-        import torch
-
         self.run = Run(out=self._run_dir())
         out = self.run.out
         existing = ckpt.list_checkpoints(out / "checkpoints")
