@@ -26,10 +26,11 @@ def make_optimizer(params, lr: float, device) -> torch.optim.Optimizer:
 class DDPMTrainer:
     """Owns the optimizer and the loss; the engine owns the loop, EMA and checkpoints."""
 
-    preview_kwargs = {"sampler": "ddim"}  # 50-step DDIM previews keep sample grids cheap during training
-
     def __init__(self, model, config, data_info, train_cfg, device):
         self.model, self.config, self.device = model, config, device
+        # sample grids: 100 respaced ancestral steps, 10x cheaper than 1000 and, unlike deterministic DDIM,
+        # robust on a half-trained model (DDIM eta=0 left some seeds as noise at 2000 steps on builtin:shapes)
+        self.preview_kwargs = {"steps": min(100, model.diffusion.T)}
         self.modules = {"unet": model.unet}
         self.optimizers = {"unet": make_optimizer(model.unet.parameters(), train_cfg.lr, device)}
         self.ema = ("unet",)
