@@ -38,7 +38,8 @@ def click_options(cls: type, defaults: dict[str, Any] | None = None) -> list[cli
             ctype = click.FLOAT
         else:
             ctype = click.STRING
-        out.append(click.Option([flag, f.name], type=ctype, default=None, help=help_text,
+        aliases = list(f.metadata.get("aliases", ()))  # e.g. PGGAN's --latent-dim for --z-dim
+        out.append(click.Option([flag, *aliases, f.name], type=ctype, default=None, help=help_text,
                                 metavar=type_name(field_type(cls, f.name)).upper()))
     return out
 
@@ -55,6 +56,7 @@ def describe(cls: type, defaults: dict[str, Any] | None = None) -> list[tuple[st
     rows = []
     for f in dataclasses.fields(cls):
         default = defaults.get(f.name, f.default)
-        rows.append(("--" + f.name.replace("_", "-"), type_name(field_type(cls, f.name)),
+        flags = " / ".join(["--" + f.name.replace("_", "-"), *f.metadata.get("aliases", ())])
+        rows.append((flags, type_name(field_type(cls, f.name)),
                      _default_text(default), f.metadata.get("help", "")))
     return rows

@@ -60,3 +60,22 @@ def test_paper_defaults_and_channel_widths():
     assert (cfg.loss, cfg.critic_steps, cfg.drift_weight, cfg.beta1, cfg.beta2) == ("wgan-gp", 1, 0.001, 0.0, 0.99)
     assert cfg.channels() == [512, 512, 512, 512, 256, 128, 64, 32, 16]  # table 2 of the paper
     assert PGGANConfig.TRAIN_DEFAULTS["lr"] == 0.001
+
+
+def test_issue_flag_names_are_accepted():
+    """`--latent-dim` and `--channels` (the issue's names) set z_dim and max_channels."""
+    import json
+
+    from click.testing import CliRunner
+
+    from zoo_core.cli import cli
+
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        res = runner.invoke(cli, ["train", "pggan", "--data", "builtin:shapes", "--res", "8", "--latent-dim", "16",
+                                  "--channels", "8", "--steps", "1", "--batch-size", "4", "--out", "run",
+                                  "--no-progress", "--device", "cpu"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        with open("run/config.json") as f:
+            cfg = json.load(f)["config"]
+    assert cfg["z_dim"] == 16 and cfg["max_channels"] == 8

@@ -26,11 +26,11 @@ class PGGANConfig(GANOptions):
     start_res: int = opt(4, "resolution training starts at (a power of two from 4 to --res)", min=4)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
     z_dim: int = opt(512, "latent size (the paper's 512); z is drawn from a standard Gaussian and PixelNorm-ed",
-                     min=1)
+                     min=1, aliases=("--latent-dim",))
     channel_base: int = opt(16384, "feature maps at resolution r are channel_base / r, clamped to "
                                    "[--min-channels, --max-channels] (16384: 512 up to 32x32, halving above)",
                             min=1)
-    max_channels: int = opt(512, "most feature maps in any block (the low resolutions)", min=1)
+    max_channels: int = opt(512, "most feature maps in any block (the low resolutions)", min=1, aliases=("--channels",))
     min_channels: int = opt(16, "fewest feature maps in any block (the high resolutions)", min=1)
     fade_images: int = opt(800_000, "real images shown to D while a new resolution fades in (alpha 0 -> 1)",
                            min=0)
