@@ -73,7 +73,7 @@ def test_issue_flag_names_are_accepted():
     runner = CliRunner()
     with runner.isolated_filesystem():
         res = runner.invoke(cli, ["train", "pggan", "--data", "builtin:shapes", "--res", "8", "--latent-dim", "16",
-                                  "--channels", "8", "--steps", "1", "--batch-size", "4", "--out", "run",
+                                  "--channels", "8", "--min-channels", "4", "--steps", "1", "--batch-size", "4", "--out", "run",
                                   "--no-progress", "--device", "cpu"], catch_exceptions=False)
         assert res.exit_code == 0, res.output
         with open("run/config.json") as f:
