@@ -7,7 +7,6 @@ A family supplies a :class:`~zoo_core.protocols.Trainer` (networks, optimizers, 
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import random
@@ -25,49 +24,9 @@ from . import config as config_mod
 from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
+from .rng import get_rng_state, set_rng_state
+from .schedules import lr_factor
 from .train_config import TrainConfig
-
-
-def lr_factor(cfg: TrainConfig, step: int) -> float:
-    """The multiplier of the base learning rate at optimizer step ``step`` (0-based)."""
-    f = 1.0
-    if cfg.warmup and step < cfg.warmup:
-        f = (step + 1) / cfg.warmup
-    if cfg.lr_schedule == "step":
-        f *= cfg.lr_gamma ** (step // cfg.lr_step_every)
-    elif cfg.lr_schedule == "cosine":
-        span = max(1, cfg.steps - cfg.warmup)
-        t = min(1.0, max(0, step - cfg.warmup) / span)
-        f *= 0.5 * (1 + math.cos(math.pi * t))
-    return f
-
-
-def _rng_state() -> dict:
-    import numpy as np
-    import torch
-
-    np_state = np.random.get_state()
-    return {
-        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-        "torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(),
-        "cuda": [base64.b64encode(s.numpy().tobytes()).decode() for s in torch.cuda.get_rng_state_all()]
-        if torch.cuda.is_available() else [],
-    }
-
-
-def _set_rng_state(state: dict) -> None:
-    import numpy as np
-    import torch
-
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    npst = state["numpy"]
-    np.random.set_state((npst[0], np.array(npst[1], dtype=np.uint32), *npst[2:]))
-    decode = lambda s: torch.frombuffer(bytearray(base64.b64decode(s)), dtype=torch.uint8)  # noqa: E731
-    torch.set_rng_state(decode(state["torch"]))
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([decode(s) for s in state["cuda"]])
 
 
 @dataclass
@@ -181,7 +140,7 @@ class Engine:
             "optimizers": optim_rest,
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "trainer": self.trainer.state_dict(),
-            "rng": _rng_state(),
+            "rng": get_rng_state(),
         }
         return ckpt.save(self.run.out / "checkpoints", self.run.step, tensors, state, self.cfg.keep_checkpoints)
 
@@ -198,7 +157,7 @@ class Engine:
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
         self.trainer.load_state_dict(state.get("trainer", {}))
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         self.run.step, self.run.position = state["step"], state["position"]
         self.run.lr_scale = state.get("lr_scale", 1.0)
 
