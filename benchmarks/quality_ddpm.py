@@ -30,16 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import common  # noqa: E402
 import matched  # noqa: E402
 
-
-def projection_fd(images, real, dim: int = 64, seed: int = 0) -> float:
-    from zoo_core.metrics.frechet import GaussianStats, frechet_distance
-
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(real[0].numel(), dim, generator=g, dtype=torch.float64) / real[0].numel() ** 0.5
-    a, b = GaussianStats(), GaussianStats()
-    a.update(real.flatten(1).double() @ w)
-    b.update(images.flatten(1).double() @ w)
-    return frechet_distance(a.mean, a.cov, b.mean, b.cov)
+from zoo_core.metrics.frechet import projection_fd  # noqa: E402
 
 
 def real_images(data: str, res: int, n: int, seed: int):

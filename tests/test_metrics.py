@@ -357,3 +357,11 @@ def test_zoo_eval_cli_on_a_saved_model(tmp_path, toy_spec):
                                                "--out", str(tmp_path / "r.json"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r.json").read_text())["n_fake"] == 16
+
+
+def test_projection_fd_zero_on_itself_and_grows_with_a_shift():
+    from zoo_core.metrics.frechet import projection_fd
+
+    x = torch.rand(200, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert projection_fd(x, x) < 1e-6
+    assert projection_fd(x + 0.5, x) > projection_fd(x + 0.1, x) > 0.01

@@ -19,21 +19,7 @@ import time
 
 import torch
 
-
-def projection_fd(images: torch.Tensor, real: torch.Tensor, dim: int = 64, seed: int = 0) -> float:
-    """Fréchet distance of a fixed, seeded random projection of the raw pixels to ``dim`` dimensions.
-
-    It keeps the pixels' first and second moments (colour and spatial correlation), which is what
-    tells flat shapes from noise at 16 px; the core's random conv extractor mostly sees mean colour.
-    """
-    from zoo_core.metrics.frechet import GaussianStats, frechet_distance
-
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(real[0].numel(), dim, generator=g, dtype=torch.float64) / real[0].numel() ** 0.5
-    a, b = GaussianStats(), GaussianStats()
-    a.update(real.flatten(1).double() @ w)
-    b.update(images.flatten(1).double() @ w)
-    return frechet_distance(a.mean, a.cov, b.mean, b.cov)
+from zoo_core.metrics.frechet import projection_fd
 
 
 def channel_stats(images: torch.Tensor) -> torch.Tensor:
