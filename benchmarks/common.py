@@ -308,3 +308,22 @@ def importable(name: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
     return None
+
+
+def script_main(doc: str, add_args, run, argv=None, early=None) -> None:
+    """The shared ``main`` of a benchmark script: common + own flags, device set-up, run, JSON records.
+
+    ``early(args)``, when given and returning True, replaces the run (ddpm_train.py's ``--probe``).
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(p)
+    add_args(p)
+    args = p.parse_args(argv)
+    if early is not None and early(args):
+        return
+    device = setup_torch(args)
+    print_machine(device)
+    for rec in run(args, device):
+        save_json(args, rec)

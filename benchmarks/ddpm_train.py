@@ -176,16 +176,12 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(p)
-    add_args(p)
-    args = p.parse_args(argv)
-    if args.probe:
-        return probe(args)
-    device = common.setup_torch(args)
-    common.print_machine(device)
-    for rec in run(args, device):
-        common.save_json(args, rec)
+    def early(args) -> bool:
+        if args.probe:
+            probe(args)
+        return bool(args.probe)
+
+    common.script_main(__doc__, add_args, run, argv, early)
 
 
 if __name__ == "__main__":

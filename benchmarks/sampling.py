@@ -101,14 +101,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(p)
-    add_args(p)
-    args = p.parse_args(argv)
-    device = common.setup_torch(args)
-    common.print_machine(device)
-    for rec in run(args, device):
-        common.save_json(args, rec)
+    common.script_main(__doc__, add_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ def load_object(path: str) -> Any:
     return obj
 
 
+def find(table: dict[str, Any], kind: str, name: str) -> Any:
+    """``table[name]``, or a ZooError naming close matches ("did you mean ...") and what is installed."""
+    if name in table:
+        return table[name]
+    close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    known = ", ".join(sorted(table)) or "none installed"
+    raise ZooError(f"unknown {kind} {name!r}{hint} (installed: {known})")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What ``zoo list`` shows and what the CLI needs to build, train and sample one model."""
@@ -106,13 +116,7 @@ class Registry:
         table[spec.name] = spec
 
     def get(self, kind: str, name: str) -> Any:
-        table = self.tables[kind]
-        if name in table:
-            return table[name]
-        close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        known = ", ".join(sorted(table)) or "none installed"
-        raise ZooError(f"unknown {kind} {name!r}{hint} (installed: {known})")
+        return find(self.tables[kind], kind, name)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.tables[kind])

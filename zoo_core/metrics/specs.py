@@ -10,11 +10,10 @@ Extractor names may carry an argument and options: ``timm:resnet50?pretrained=0&
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from ..errors import ZooError
-from ..registry import MetricSpec
+from ..registry import MetricSpec, find
 
 METRICS = [
     MetricSpec("fid", "Fréchet Inception Distance (Heusel et al. 2017); lower is better",
@@ -65,12 +64,7 @@ def lookup(kind: str, name: str, registry=None) -> MetricSpec:
 
         registry = get_registry()
     table = {n: s for n, s in registry.tables["metric"].items() if getattr(s, "kind", "metric") == kind}
-    if name in table:
-        return table[name]
-    close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    known = ", ".join(sorted(table)) or "none installed"
-    raise ZooError(f"unknown {kind} {name!r}{hint} (installed: {known})")
+    return find(table, kind, name)
 
 
 def names(kind: str, registry=None) -> list[str]:
