@@ -95,3 +95,21 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor, fa
 def drift_penalty(real_out: torch.Tensor) -> torch.Tensor:
     """PGGAN's epsilon-drift term ``E[D(x)^2]`` on real scores: keeps WGAN critic outputs near 0."""
     return real_out.float().pow(2).mean()
+
+
+def critic_regularisers(cfg, critic, real_in, fake_in, real_scores, extra_args=()):
+    """The D-side penalties every GAN trainer adds: WGAN-GP's gradient penalty (``cfg.loss ==
+    "wgan-gp"`` and ``cfg.gp_weight``) and PGGAN's epsilon drift (``cfg.drift_weight``).
+
+    Returns ``(penalty, logs)``; ``penalty`` is 0.0 when neither applies.
+    """
+    penalty, logs = 0.0, {}
+    if cfg.loss == "wgan-gp" and cfg.gp_weight:
+        gp = gradient_penalty(critic, real_in, fake_in, extra_args=extra_args)
+        penalty = penalty + cfg.gp_weight * gp
+        logs["gp"] = float(gp.detach())
+    if getattr(cfg, "drift_weight", 0.0):
+        drift = drift_penalty(real_scores)
+        penalty = penalty + cfg.drift_weight * drift
+        logs["drift"] = float(drift.detach())
+    return penalty, logs

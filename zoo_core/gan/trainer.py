@@ -40,7 +40,7 @@ from torch import nn
 from zoo_core.protocols import Phase
 
 from .health import GanHealth, diversity
-from .losses import d_loss, drift_penalty, g_loss, gradient_penalty
+from .losses import critic_regularisers, d_loss, g_loss
 from .options import LABEL_LOSSES
 from .tricks import InstanceNoise, ReplayBuffer, flip_labels, real_fake_targets
 
@@ -180,14 +180,10 @@ class GANTrainer:
         adv = d_loss(cfg.loss, real_s, fake_s, real_t, fake_t)
         loss = adv
         logs.update(loss_d=float(adv.detach()), d_real=self._prob(real_s), d_fake=self._prob(fake_s))
-        if cfg.loss == "wgan-gp" and cfg.gp_weight:
-            gp = gradient_penalty(lambda x: score_of(self.d_forward(x, batch)), real_in, fake_in)
-            loss = loss + cfg.gp_weight * gp
-            logs["gp"] = float(gp.detach())
-        if cfg.drift_weight:
-            drift = drift_penalty(real_s)
-            loss = loss + cfg.drift_weight * drift
-            logs["drift"] = float(drift.detach())
+        penalty, reg_logs = critic_regularisers(cfg, lambda x: score_of(self.d_forward(x, batch)), real_in, fake_in,
+                                                real_s)
+        loss = loss + penalty
+        logs.update(reg_logs)
         extra, extra_logs = self.extra_d_loss(real_out, fake_out, batch, fake)
         if extra is not None:
             loss = loss + extra

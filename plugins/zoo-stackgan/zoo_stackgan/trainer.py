@@ -15,7 +15,7 @@ from torch import nn
 
 from zoo_core.errors import ZooError
 from zoo_core.gan.health import GanHealth, diversity
-from zoo_core.gan.losses import drift_penalty, g_loss, gradient_penalty
+from zoo_core.gan.losses import critic_regularisers, g_loss
 from zoo_core.gan.options import LABEL_LOSSES
 from zoo_core.gan.trainer import frozen
 from zoo_core.gan.tricks import InstanceNoise, flip_labels, real_fake_targets
@@ -139,14 +139,9 @@ class StackGANTrainer:
         adv = matching_aware_d_loss(cfg.loss, r, f, w, rt, ft)
         loss = adv
         logs.update(loss_d=float(adv.detach()), d_real=self._prob(r), d_fake=self._prob(f), d_wrong=self._prob(w))
-        if cfg.loss == "wgan-gp" and cfg.gp_weight:
-            gp = gradient_penalty(d, real_in, fake_in, extra_args=(phi,))
-            loss = loss + cfg.gp_weight * gp
-            logs["gp"] = float(gp.detach())
-        if cfg.drift_weight:
-            drift = drift_penalty(r)
-            loss = loss + cfg.drift_weight * drift
-            logs["drift"] = float(drift.detach())
+        penalty, reg_logs = critic_regularisers(cfg, d, real_in, fake_in, r, extra_args=(phi,))
+        loss = loss + penalty
+        logs.update(reg_logs)
         return loss, logs
 
     def g_step(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
