@@ -85,6 +85,10 @@ class Engine:
         if hasattr(model_cls, "adapt_config"):
             self.model_cfg = model_cls.adapt_config(self.model_cfg, self.data_info)
         self.model = model_cls(self.model_cfg).to(self.device)
+        if cfg.init:
+            from .convert import load_init
+
+            load_init(self.model, cfg.init)
         self.trainer = self.spec.load_trainer_class()(self.model, self.model_cfg, self.data_info, cfg, self.device)
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # different noise per rank, same init above
         if self.dist.world > 1:

@@ -33,5 +33,15 @@ def register_datasets(register):
 
 
 @hookspec
+def register_importers(register):
+    """Call ``register(ImporterSpec(...))`` for each published checkpoint format the plugin can read."""
+
+
+@hookspec
+def register_pretrained(register):
+    """Call ``register(PretrainedSpec(...))`` for each published checkpoint (``zoo list --pretrained``)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the ``zoo`` group (``cli.add_command(...)``)."""

@@ -86,6 +86,11 @@ def _local(path: Path) -> Path:
         return path
     if _is_saved_model(path / "final"):
         return path / "final"
+    from .convert import as_zoo_model
+
+    converted = as_zoo_model(path)
+    if converted is not None:
+        return converted
     names = [p.name for p in path.iterdir() if p.is_file()]
     error = _pickle_error(str(path), names)
     if error:

@@ -17,7 +17,8 @@ from . import hookspecs
 from .registry import Registry
 
 GROUP = "zoo"
-HOOKS = ("register_models", "register_samplers", "register_metrics", "register_datasets")
+HOOKS = ("register_models", "register_samplers", "register_metrics", "register_datasets", "register_importers",
+         "register_pretrained")
 
 
 @dataclass

@@ -94,7 +94,49 @@ class DatasetSpec:
     version: str = ""
 
 
-KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "dataset": DatasetSpec}
+@dataclass(frozen=True)
+class ImporterSpec:
+    """A reader of a published checkpoint format (diffusers, improved-diffusion ``.pt``, ...).
+
+    ``detect`` is the import path of ``fn(path: Path) -> bool`` (looks at file names and JSON/headers only);
+    ``convert`` of ``fn(path: Path, out: Path, **options) -> Path`` that writes a normal zoo saved model into
+    ``out`` (config.json + model.safetensors) and returns it. Both read tensors only, never unpickle code.
+    """
+
+    name: str
+    summary: str
+    model: str  # the zoo model name the format converts into
+    detect: str
+    convert: str
+    distribution: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class PretrainedSpec:
+    """A published checkpoint the zoo can load (``zoo list --pretrained``); nothing is downloaded to list it.
+
+    ``name`` is what users type (a Hub repo id such as ``google/ddpm-cifar10-32``, or a short name for files
+    published elsewhere); ``source`` where the weights live (repo id or URL); ``format`` an ImporterSpec name.
+    """
+
+    name: str
+    summary: str
+    model: str
+    format: str
+    source: str = ""
+    paper: str = ""
+    res: int = 0
+    dataset: str = ""
+    score: str = ""  # as the paper reports it, e.g. "FID 3.17"
+    license: str = ""
+    options: tuple[tuple[str, Any], ...] = ()  # extra convert options (e.g. the release's model flags)
+    distribution: str = ""
+    version: str = ""
+
+
+KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "dataset": DatasetSpec,
+         "importer": ImporterSpec, "pretrained": PretrainedSpec}
 
 
 @dataclass

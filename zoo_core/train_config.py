@@ -11,6 +11,8 @@ from .config import opt
 @dataclass
 class TrainConfig:
     out: str | None = opt(None, "run folder (default: runs/<model>-<time>); re-running with it resumes")
+    init: str | None = opt(None, "start from these weights (a saved model, run, Hub repo or published checkpoint) "
+                                 "to fine-tune")
     resume: bool = opt(False, "continue from the newest valid checkpoint in --out (an error if there is none)")
     steps: int = opt(2000, "optimizer steps to train for (in total, counting resumed ones)", min=1)
     batch_size: int = opt(16, "images per optimizer step (across --grad-accum micro-batches and GPUs)", min=1)
