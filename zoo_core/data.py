@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from .config import opt
 from .errors import ZooError
+from .pixels import HIGH_BIT_MODES, as_mode, mode_summary
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
@@ -96,14 +97,23 @@ class FolderSource(Source):
         if not candidates:
             raise ZooError(f"no images (png, jpg, webp, bmp) found under {root}")
         good, bad, small = [], [], []
+        modes: dict[str, int] = {}
+        self.min_side = None  # the smallest image side, for the decode-once cache (see shrink_for)
         for p in candidates:
             try:
                 with Image.open(p) as im:
                     w, h = im.size
+                    modes[im.mode] = modes.get(im.mode, 0) + 1
             except (UnidentifiedImageError, OSError, ValueError):
                 bad.append(p)
                 continue
             (small if min(w, h) < min_size else good).append(p)
+            self.min_side = min(w, h) if self.min_side is None else min(self.min_side, w, h)
+        self.mode_note = mode_summary(modes)
+        if self.mode_note:
+            warnings.warn(f"{self.mode_note} (under {root})", stacklevel=2)
+        self.shrink: int | None = None
+        self._cache: dict[int, Any] = {}
         if bad and not good and not small:
             raise ZooError(f"none of the {len(bad)} image files under {root} could be read")
         if bad:
@@ -124,12 +134,31 @@ class FolderSource(Source):
     def __len__(self) -> int:
         return len(self.paths)
 
+    def shrink_for(self, side: int) -> None:
+        """Keep a decoded copy of each image, downscaled to ``side`` on its short edge, when every image is
+        far (4x) larger than that: a 4000x4000 JPEG in a 16 px dataset is then decoded once, not on every
+        access. Bounded: no cache when the copies would exceed ~1 GiB."""
+        if self.min_side is None or self.min_side < 4 * side or len(self) * side * side * 12 > 2**30:
+            return
+        self.shrink = side
+
     def load(self, i: int):
         from PIL import Image
 
+        if i in self._cache:
+            return self._cache[i].copy()
         with Image.open(self.paths[i]) as im:
+            if self.shrink:
+                im.draft(im.mode if im.mode in ("RGB", "L") else None, (self.shrink, self.shrink))
             im.load()
-            return im
+            if not self.shrink:
+                return im
+            w, h = im.size
+            k = self.shrink / min(w, h)
+            small = as_mode(im, "L" if im.mode in ("1", "L", "LA", *HIGH_BIT_MODES) else "RGB")
+            small = small.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.LANCZOS)
+        self._cache[i] = small
+        return small.copy()
 
 
 class MemorySource(Source):
@@ -166,7 +195,10 @@ def open_source(cfg: DataConfig, res: int, seed: int = 0) -> Source:
         if scheme in registry().names("dataset"):  # a plugin's dataset read from a path: cub:/data/CUB_200_2011
             return load_object(registry().dataset(scheme).factory)(path=arg, seed=seed)
     min_size = cfg.center_crop or 1
-    return FolderSource(cfg.data, labels=cfg.labels, min_size=min_size)
+    source = FolderSource(cfg.data, labels=cfg.labels, min_size=min_size)
+    if not cfg.center_crop and not cfg.random_crop:  # crops count source pixels: keep full size for them
+        source.shrink_for(2 * max(res, cfg.resize or 0))
+    return source
 
 
 def stream_seed(seed: int, k: int) -> int:
@@ -192,15 +224,7 @@ class ImageDataset:
         import torchvision.transforms.v2.functional as F
 
         img = self.source.load(index)
-        mode = "L" if self.channels == 1 else "RGB"
-        if img.mode != mode:
-            if img.mode in ("RGBA", "LA", "P") and mode == "RGB":
-                img = img.convert("RGBA")
-                from PIL import Image
-
-                bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(bg, img)
-            img = img.convert(mode)
+        img = as_mode(img, "L" if self.channels == 1 else "RGB")
         x = F.pil_to_tensor(img)
         side = self.cfg.center_crop or min(x.shape[-2:])
         x = F.center_crop(x, [side, side])
