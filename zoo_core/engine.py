@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import signal
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from . import checkpoint as ckpt
 from . import config as config_mod
+from . import runlock
 from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
@@ -358,6 +360,8 @@ class Engine:
             prev = json.loads((out / "config.json").read_text()).get("zoo_model")
             if prev and prev != self.spec.name:
                 raise ZooError(f"{out} is a {prev} run; choose another --out for {self.spec.name}")
+        if os.environ.get("RANK", "0") == "0":  # one writer per run folder; unwritable --out fails before the build
+            self._lock = runlock.acquire(out)
         self._setup()
         if existing:
             found = ckpt.latest(out / "checkpoints")
