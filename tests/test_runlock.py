@@ -52,3 +52,23 @@ def test_unwritable_probe_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "write_text", full)
     with pytest.raises(ZooError, match="No space left on device"):
         runlock.acquire(tmp_path / "full")
+
+
+def test_full_disk_during_checkpoint_keeps_earlier_ones_and_leaves_no_temp(tmp_path, monkeypatch):
+    import torch
+
+    from zoo_core import checkpoint as ckpt
+
+    root = tmp_path / "checkpoints"
+    ckpt.save(root, 1, {"w": torch.ones(3)}, {"note": "first"})
+    import safetensors.torch as st
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(st, "save_file", full)
+    with pytest.raises(ZooError, match="No space left on device.*intact"):
+        ckpt.save(root, 2, {"w": torch.zeros(3)}, {"note": "second"})
+    assert [p.name for p in root.iterdir()] == ["step_00000001"]
+    tensors, state = ckpt.read(root / "step_00000001")
+    assert state["note"] == "first" and torch.equal(tensors["w"], torch.ones(3))

@@ -11,10 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from .errors import ZooError
 
 PREFIX = "step_"
 
@@ -52,25 +57,41 @@ def unflatten_optimizer(name: str, tensors: dict, rest: dict) -> dict:
     return {"state": state, "param_groups": rest["param_groups"]}
 
 
+@contextmanager
+def staging(parent: Path, name: str, what: str) -> Iterator[Path]:
+    """A temporary folder beside its final place, unique to this writer and removed if writing fails.
+
+    A disk error (full, read-only, permission) becomes a one-line ZooError that says earlier files are
+    intact: the caller renames the folder into place only once everything in it was written.
+    """
+    tmp = parent / f".tmp-{name}-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        yield tmp
+    except OSError as exc:
+        raise ZooError(f"could not write {what} to {parent} ({exc.strerror or exc}); what was written before is "
+                       "intact: free some space or fix the permissions, then re-run to resume") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def save(root: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], keep: int = 3) -> Path:
     """Write checkpoint ``step`` atomically under ``root`` and keep only the newest ``keep``."""
     from safetensors.torch import save_file
 
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:08d}"
-    tmp = root / f".tmp-{PREFIX}{step:08d}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    save_file(tensors, tmp / "tensors.safetensors")
-    state = dict(state, step=step, sha256=_sha256(tmp / "tensors.safetensors"))
-    with open(tmp / "state.json", "w") as f:
-        json.dump(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    with staging(root, f"{PREFIX}{step:08d}", f"checkpoint {step}") as tmp:
+        tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        save_file(tensors, tmp / "tensors.safetensors")
+        state = dict(state, step=step, sha256=_sha256(tmp / "tensors.safetensors"))
+        with open(tmp / "state.json", "w") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
     for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final

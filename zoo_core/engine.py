@@ -441,16 +441,16 @@ class Engine:
         model = self.ema.model if self.ema else self.model
         components = self.trainer.components() if hasattr(self.trainer, "components") else {}
         final = self.run.out / "final"
-        tmp = self.run.out / ".final-tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
         data = self.data_cfg.data or ""
-        save_pretrained(model, tmp, components, card={
-            "datasets": [data] if data.startswith("builtin:") else None,
-            "sample": "samples.png",
-            "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg), **config_mod.to_dict(self.data_cfg)},
-        })
-        shutil.copy(grid, tmp / "samples.png")
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+        with ckpt.staging(self.run.out, "final", "the final model") as tmp:
+            save_pretrained(model, tmp, components, card={
+                "datasets": [data] if data.startswith("builtin:") else None,
+                "sample": "samples.png",
+                "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg),
+                             **config_mod.to_dict(self.data_cfg)},
+            })
+            shutil.copy(grid, tmp / "samples.png")
+            shutil.rmtree(final, ignore_errors=True)
+            tmp.rename(final)
         self.console.print(f"[green]done:[/] {self.run.step} steps; samples in {grid.parent}, model in {final}")
         return final
