@@ -136,6 +136,14 @@ class Engine:
         return tensors, optim_rest
 
     def save_checkpoint(self) -> Path | None:
+        # Every rank's RNG goes into the checkpoint and back to its own rank on resume: ranks draw
+        # different noise (per-rank seeds), so restoring rank 0's state everywhere would change the run.
+        rng_ranks = [get_rng_state()]
+        if self.dist.world > 1:
+            import torch.distributed as dist
+
+            rng_ranks = [None] * self.dist.world
+            dist.all_gather_object(rng_ranks, get_rng_state())
         if not self.dist.main:
             return None
         tensors, optim_rest = self._state_tensors()
@@ -146,7 +154,8 @@ class Engine:
             "optimizers": optim_rest,
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "trainer": self.trainer.state_dict(),
-            "rng": get_rng_state(),
+            "rng": rng_ranks[0],
+            "rng_ranks": rng_ranks,
         }
         return ckpt.save(self.run.out / "checkpoints", self.run.step, tensors, state, self.cfg.keep_checkpoints)
 
@@ -163,7 +172,8 @@ class Engine:
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
         self.trainer.load_state_dict(state.get("trainer", {}))
-        set_rng_state(state["rng"])
+        ranks = state.get("rng_ranks") or []
+        set_rng_state(ranks[self.dist.rank] if len(ranks) == self.dist.world else state["rng"])
         self.run.step, self.run.position = state["step"], state["position"]
         self.run.lr_scale = state.get("lr_scale", 1.0)
 
