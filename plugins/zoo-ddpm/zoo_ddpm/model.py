@@ -73,7 +73,7 @@ class DDPM(nn.Module):
         if isinstance(steps, str):  # a respacing string such as "10,15,20" (iDDPM's Python API)
             try:
                 total_steps = len(space_timesteps(self.config.timesteps, steps))
-            except ValueError as exc:
+            except ZooError as exc:
                 raise ZooError(f"steps {steps!r}: {exc}") from None
         elif steps is not None and not 1 <= steps <= self.config.timesteps:
             raise ZooError(f"--steps must be between 1 and {self.config.timesteps}, got {steps}")
