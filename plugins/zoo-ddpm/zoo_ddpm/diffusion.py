@@ -15,6 +15,8 @@ import math
 import numpy as np
 import torch
 
+from zoo_core.errors import ZooError
+
 
 def linear_betas(T: int, start: float = 1e-4, end: float = 0.02) -> np.ndarray:
     """Ho et al.'s linear schedule, scaled so that T != 1000 keeps the same total noise."""
@@ -146,33 +148,48 @@ class GaussianDiffusion:
 
 
 def space_timesteps(T: int, spec: str | int) -> list[int]:
-    """Which of T timesteps to keep: ``50`` (evenly strided) or ``"10,15,20"`` (per equal section),
-    or ``"ddim50"`` (the DDIM paper's stride), as in Nichol & Dhariwal's code."""
-    spec = str(spec)
-    if spec.startswith("ddim"):
-        k = int(spec[4:])
+    """Which of T timesteps to keep, exactly as ``space_timesteps`` in Nichol & Dhariwal's
+    improved-diffusion (respace.py), so that their step counts and checkpoints give the same process.
+
+    ``spec`` is ``50`` or ``"50"`` (one section), ``"10,15,20"`` (that many steps from each of three
+    near-equal sections; the first ``T % 3`` sections are one step longer) or ``"ddim50"`` (the one
+    integer stride giving 50 steps, as in the DDIM paper). Within a section of s steps, c steps are
+    ``round(x)`` for x = 0, d, d + d, ... with d = (s - 1) / (c - 1): the stride is *accumulated* in
+    float and rounded half to even, as the reference does, which is why 21 of 1000 keeps 499 (not
+    500, which ``round(10 * d)`` would give) and why ``"1"`` keeps step 0. Bad specs raise ZooError.
+    """
+    text = str(spec).strip()
+    if text.startswith("ddim"):
+        try:
+            k = int(text[4:])
+        except ValueError:
+            raise ZooError(f"bad respacing {text!r}: expected ddimN, e.g. ddim50") from None
         for stride in range(1, T):
             if len(range(0, T, stride)) == k:
                 return list(range(0, T, stride))
-        raise ValueError(f"cannot make {k} equally strided steps out of {T}")
-    counts = [int(c) for c in spec.split(",")]
-    if len(counts) == 1:
-        k = counts[0]
-        if not 1 <= k <= T:
-            raise ValueError(f"steps must be between 1 and {T}, got {k}")
-        if k == 1:
-            return [T - 1]
-        return sorted({round(i * (T - 1) / (k - 1)) for i in range(k)})
+        raise ZooError(f"cannot make {k} equally strided steps out of {T} (ddim{k})")
+    try:
+        counts = [int(c) for c in text.split(",")]
+    except ValueError:
+        raise ZooError(f"bad respacing {text!r}: expected step counts such as 50 or 10,15,20, "
+                       "or ddimN") from None
+    if any(c < 0 for c in counts):
+        raise ZooError(f"bad respacing {text!r}: step counts must not be negative")
     size, extra = divmod(T, len(counts))
-    kept, start = [], 0
+    kept, start = set(), 0
     for i, count in enumerate(counts):
         section = size + (1 if i < extra else 0)
         if count > section:
-            raise ValueError(f"cannot take {count} steps from a section of {section}")
-        stride = (section - 1) / (count - 1) if count > 1 else 1
-        kept += [start + round(stride * j) for j in range(count)]
+            raise ZooError(f"cannot take {count} steps from a section of {section} (respacing {text!r})")
+        stride = 1 if count <= 1 else (section - 1) / (count - 1)
+        idx = 0.0
+        for _ in range(count):
+            kept.add(start + round(idx))
+            idx += stride
         start += section
-    return sorted(set(kept))
+    if not kept:
+        raise ZooError(f"respacing {text!r} keeps no timesteps")
+    return sorted(kept)
 
 
 def respace(base: GaussianDiffusion, keep: list[int]) -> GaussianDiffusion:

@@ -87,3 +87,22 @@ def test_uniform_sampler_and_names():
     assert isinstance(make_timestep_sampler("loss-aware", T), LossAwareSampler)
     with pytest.raises(ValueError, match="unknown timestep sampler"):
         make_timestep_sampler("importance", T)
+
+
+def test_every_sampler_draws_from_its_own_probs():
+    """``sample`` follows ``probs()``: a subclass that changes only the probabilities changes the draws."""
+
+    class Skewed(UniformSampler):
+        def probs(self):
+            p = np.zeros(self.T)
+            p[[1, 6]] = [0.75, 0.25]
+            return p
+
+    torch.manual_seed(0)
+    t, w = Skewed(T).sample(40_000, "cpu")
+    assert set(t.tolist()) == {1, 6}
+    assert (t == 1).double().mean().item() == pytest.approx(0.75, abs=0.01)
+    torch.testing.assert_close(w, torch.where(t == 1, 1 / (T * 0.75), 1 / (T * 0.25)).float())
+    t, w = UniformSampler(T).sample(40_000, "cpu")  # and the plain one stays uniform, weight 1
+    np.testing.assert_allclose(np.bincount(t.numpy(), minlength=T) / len(t), 1 / T, atol=0.01)
+    torch.testing.assert_close(w, torch.ones(len(t)))

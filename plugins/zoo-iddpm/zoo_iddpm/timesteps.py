@@ -31,8 +31,13 @@ class UniformSampler:
         return (1.0 / (self.T * p)).float()
 
     def sample(self, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-        t = torch.randint(0, self.T, (n,), device=device)
-        return t, torch.ones(n, device=device)
+        """``n`` timesteps drawn from :meth:`probs` and their weights 1 / (T p_t).
+
+        One body for every sampler, so a subclass changes only ``probs()`` and the draws and weights
+        always follow it (as in improved-diffusion's ScheduleSampler)."""
+        p = torch.as_tensor(self.probs())
+        t = torch.multinomial(p, n, replacement=True)  # the CPU RNG: part of every checkpoint
+        return t.to(device), (1.0 / (self.T * p[t])).float().to(device)
 
     def update(self, t: torch.Tensor, losses: torch.Tensor) -> None:
         """Record per-example losses of timesteps ``t`` (nothing to record for uniform)."""
@@ -67,11 +72,6 @@ class LossAwareSampler(UniformSampler):
             return super().probs()
         w = w / w.sum()
         return w * (1 - self.uniform_prob) + self.uniform_prob / self.T
-
-    def sample(self, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-        p = torch.as_tensor(self.probs())
-        t = torch.multinomial(p, n, replacement=True)  # the CPU RNG: part of every checkpoint
-        return t.to(device), (1.0 / (self.T * p[t])).float().to(device)
 
     def update(self, t: torch.Tensor, losses: torch.Tensor) -> None:
         for ti, loss in zip(t.tolist(), losses.detach().float().cpu().tolist(), strict=True):
