@@ -22,8 +22,10 @@ from typing import Any
 
 from . import config as config_mod
 from .errors import PluginMissingError, ZooError
+from .trust import shown
 
 FORMAT = 1
+PLUGIN_NAME = re.compile(r"zoo-[a-z0-9]+(?:-[a-z0-9]+)*")  # the only package names a hint may show
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]  # all zoo ever downloads
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -288,56 +290,67 @@ def read_config(directory: Path) -> tuple[Any, dict]:
         raise ZooError(f"{directory}/config.json is not a zoo model config (no zoo_model)")
     fmt = record.get("zoo_format")
     if not isinstance(fmt, int) or fmt < 1:
-        raise ZooError(f"{directory}/config.json has an invalid zoo_format {fmt!r}")
+        raise ZooError(f"{directory}/config.json has an invalid zoo_format {shown(fmt)}")
     if fmt > FORMAT:
         raise ZooError(f"{directory} uses zoo format {fmt}, newer than this zoo-core understands ({FORMAT}); "
                        "upgrade: pip install -U zoo-core")
     name = record["zoo_model"]
     table = registry().tables["model"]
     if name not in table:
-        dist = record.get("distribution") or f"the plugin that provides {name!r}"
-        if isinstance(dist, str) and dist.startswith("zoo-") and dist.replace("-", "").isalnum():
+        dist = record.get("distribution")
+        if isinstance(dist, str) and PLUGIN_NAME.fullmatch(dist):
             raise PluginMissingError(f"this model needs {dist}: pip install {dist}")
-        raise PluginMissingError(f"this model needs {dist}, which is not installed")
+        raise PluginMissingError(f"this model needs the plugin that provides model {shown(name)}, which is not "
+                                 "installed (see `zoo list` for the installed models)")
     if not isinstance(record.get("config", {}), dict):
         raise ZooError(f"{directory}/config.json: 'config' must be an object")
     return table[name], record
 
 
 def build_model(spec, values: dict, device=None):
+    """An untrained model from a config dict (validated like command-line options)."""
     cfg = config_mod.build(spec.load_config_class(), values, source="config.json")
     model = spec.load_model_class()(cfg)
     return model.to(device) if device is not None else model
 
 
 def from_pretrained(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
-                    token: str | None = None, local_files_only: bool = False, device=None):
-    """Load a saved model from a folder, a run folder or a Hub repo id, ready to ``generate``."""
+                    token: str | None = None, local_files_only: bool = False, device=None,
+                    trust_code: bool = False):
+    """Load a saved model from a folder, a run folder or a Hub repo id, ready to ``generate``.
+
+    Nothing the folder names is imported unless ``trust_code=True`` (see :mod:`zoo_core.trust`); the
+    model is built on the meta device and checked against the weights' header before any allocation.
+    """
+    import copy
+
     from .device import pick_device
+    from .safeload import load_checked
+    from .trust import loading
 
     directory = resolve(src, revision, cache_dir, token, local_files_only)
     spec, record = read_config(directory)
     dev = pick_device(device or "auto") if isinstance(device, (str, type(None))) else device
-    model = build_model(spec, record.get("config", {}))
+    cfg = config_mod.build(spec.load_config_class(), record.get("config", {}), source="config.json")
     weights = directory / "model.safetensors"
     if not weights.is_file():
         raise ZooError(f"{directory} has no model.safetensors (zoo loads safetensors weights only and never "
                        "unpickles .bin/.pt files)")
-    _load_weights(model, weights, f"the {spec.name} config")
+    cls = spec.load_model_class()
+    with loading(str(src), trust_code):
+        model = load_checked(lambda: cls(copy.deepcopy(cfg)), weights, f"the {spec.name} config")
     return model.to(dev).eval()
 
 
 def _load_weights(module, path: Path, what: str) -> None:
-    """safetensors into ``module`` (strict); a damaged or mismatched file is a one-line ZooError."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_model
+    """safetensors into ``module`` (strict), shapes checked from the header first; errors are one line."""
+    from safetensors.torch import load_file
 
-    try:
-        load_model(module, str(path), strict=True)
-    except SafetensorError as exc:
-        raise ZooError(f"{path} is not a valid safetensors file ({_first_line(exc)})") from None
-    except RuntimeError as exc:
-        raise ZooError(f"weights in {path} do not match {what}: {_first_line(exc)}") from None
+    from .safeload import check_shapes, header_shapes
+
+    found = header_shapes(path)
+    check_shapes({k: tuple(v.shape) for k, v in module.state_dict().items()}, found, path, what)
+    module.load_state_dict(load_file(str(path)), strict=True)
 
 
 def load_component(src: str | Path, name: str, module) -> Any:
