@@ -156,3 +156,108 @@ def test_long_repo_text_is_cut(hub, saved):
     with pytest.raises(PluginMissingError) as info:
         from_pretrained("me/long")
     assert len(str(info.value)) < 300
+
+
+# ------------------------------------------------------------------ 2. validate before allocating
+DDPM_SMALL = {"res": 16, "channels": 8, "channel_mults": [1, 2], "attn_res": [8], "timesteps": 20}
+
+
+def _ddpm_saved(folder: Path) -> Path:
+    from zoo_ddpm.config import DDPMConfig
+    from zoo_ddpm.model import DDPM
+
+    from zoo_core.config import build
+
+    torch.manual_seed(0)
+    return save_pretrained(DDPM(build(DDPMConfig, dict(DDPM_SMALL))), folder)
+
+
+def _edit_config(folder: Path, **changes) -> Path:
+    record = json.loads((folder / "config.json").read_text())
+    record["config"].update(changes)
+    (folder / "config.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_every_number_option_has_bounds():
+    import dataclasses
+    import typing
+
+    from zoo_core.config import field_type
+    from zoo_core.data import DataConfig
+    from zoo_core.plugins import registry
+    from zoo_core.train_config import TrainConfig
+
+    reg = registry()
+    classes = [reg.model(n).load_config_class() for n in reg.names("model")] + [DataConfig, TrainConfig]
+    unbounded = []
+    for cls in classes:
+        for f in dataclasses.fields(cls):
+            tp = field_type(cls, f.name)
+            args = set(typing.get_args(tp)) | {tp}
+            args |= {a for t in list(args) for a in typing.get_args(t)}
+            if args & {int, float} and not ("min" in f.metadata and "max" in f.metadata):
+                unbounded.append(f"{cls.__name__}.{f.name}")
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("field,value,expected", [
+    ("channels", 1048576, "--channels in config.json: must be <= 1024 (allowed range 8..1024), got 1048576"),
+    ("timesteps", 10**12, "--timesteps in config.json: must be <= 100000"),
+    ("num_res_blocks", 100000, "--num-res-blocks in config.json: must be <= 16"),
+    ("num_heads", 10**9, "--num-heads in config.json: must be <= 64"),
+    ("channel_mults", [1] * 10_000, "--channel-mults in config.json: at most 64 items, got 10000"),
+    ("p2_k", float("inf"), "--p2-k in config.json: must be a finite number"),
+    ("beta_schedule", "x" * 10**6, "--beta-schedule in config.json: expected one of linear, cosine, got 'xxx"),
+])
+def test_absurd_configs_are_one_line_errors(tmp_path, capsys, field, value, expected):
+    folder = _edit_config(_ddpm_saved(tmp_path / "m"), **{field: value})
+    code, out, err = cli(["sample", str(folder), "--n", "1", "--out", str(tmp_path / "g.png"), "--device", "cpu"],
+                         capsys)
+    _one_line_error(code, err, expected)
+    assert len(err) < 300
+
+
+def test_mismatched_weights_name_the_tensor(tmp_path):
+    folder = _edit_config(_ddpm_saved(tmp_path / "m"), channels=512)
+    with pytest.raises(ZooError, match=r"do not match the ddpm config: tensor 'unet\.[\w.]+' is \[\d+(, \d+)*\] "
+                                       r"in the file but the ddpm config builds \[\d+(, \d+)*\] \(and \d+ more\)"):
+        from_pretrained(folder, device="cpu")
+
+
+RSS_SCRIPT = """
+import resource, sys, time
+from zoo_core.errors import ZooError
+from zoo_core.hub import from_pretrained
+from_pretrained(sys.argv[1], device="cpu").generate(1, seed=0, steps=2)   # warm: every module imported once
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for folder in sys.argv[2:]:
+    t = time.perf_counter()
+    try:
+        from_pretrained(folder, device="cpu")
+        print("LOADED", folder)
+    except ZooError as exc:
+        print("REFUSED", round(time.perf_counter() - t, 3), str(exc)[:60])
+print("GROWTH_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+"""
+
+
+def test_absurd_or_mismatched_models_cost_little_memory(tmp_path):
+    """Peak RSS of a fresh process hardly grows while it refuses models that would need gigabytes."""
+    import os
+    import subprocess
+
+    good = _ddpm_saved(tmp_path / "good")
+    hostile = []
+    for i, changes in enumerate([{"channels": 512}, {"channels": 1024, "channel_mults": [1, 2, 4, 8]},
+                                 {"timesteps": 10**12}, {"num_res_blocks": 100000}]):
+        hostile.append(str(_edit_config(_ddpm_saved(tmp_path / f"bad{i}"), **changes)))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(good), *hostile], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines] == ["REFUSED"] * 4 + ["GROWTH_KB"], done.stdout
+    assert all(float(ln.split()[1]) < 1.0 for ln in lines[:4]), done.stdout  # each well under a second
+    assert int(lines[-1].split()[1]) < 64 * 1024, done.stdout  # < 64 MB where a build would take gigabytes
