@@ -261,3 +261,105 @@ def test_absurd_or_mismatched_models_cost_little_memory(tmp_path):
     assert [ln.split()[0] for ln in lines] == ["REFUSED"] * 4 + ["GROWTH_KB"], done.stdout
     assert all(float(ln.split()[1]) < 1.0 for ln in lines[:4]), done.stdout  # each well under a second
     assert int(lines[-1].split()[1]) < 64 * 1024, done.stdout  # < 64 MB where a build would take gigabytes
+
+
+# ------------------------------------------------------------------ 4. pull never clobbers, push an allow-list
+def test_pull_out_must_be_new_or_empty(hub, saved, tmp_path, capsys):
+    push_to_hub(saved, "me/tiny")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"mine": true}')
+    code, out, err = cli(["pull", "me/tiny", "--out", str(run)], capsys)
+    _one_line_error(code, err, f"--out {run} is not empty", "--force")
+    assert (run / "config.json").read_text() == '{"mine": true}' and sorted(p.name for p in run.iterdir()) == [
+        "config.json"]
+    (tmp_path / "empty").mkdir()
+    assert pull("me/tiny", out=tmp_path / "empty") == tmp_path / "empty"
+    code, out, err = cli(["pull", "me/tiny", "--out", str(run), "--force"], capsys)
+    assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["zoo_model"] == "hubtiny"
+
+
+def test_pull_never_writes_through_a_link(hub, saved, tmp_path):
+    push_to_hub(saved, "me/tiny")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.safetensors").symlink_to(outside)
+    (out / "README.md").symlink_to(tmp_path / "dangling")
+    pull("me/tiny", out=out, force=True)
+    assert outside.read_text() == "precious" and not (tmp_path / "dangling").exists()
+    assert not (out / "model.safetensors").is_symlink() and (out / "model.safetensors").read_bytes() == (
+        saved / "model.safetensors").read_bytes()
+    assert not [p for p in out.iterdir() if p.name.startswith(".zoo-pull-")]
+
+
+def test_pull_copies_only_what_a_loader_reads(hub, saved, tmp_path):
+    hub.put("me/extra", {**files_of(saved), "sub/x.png": b"png", "run.sh": b"rm -rf ~"})
+    out = pull("me/extra", out=tmp_path / "out")
+    assert sorted(p.name for p in out.rglob("*")) == ["README.md", "config.json", "model.safetensors"]
+    hub.put("me/escape", {**files_of(saved), "../escape.png": b"x"})
+    with pytest.raises(ZooError, match="escape.png"):
+        pull("me/escape", out=tmp_path / "out2")
+    assert not list(tmp_path.rglob("escape.png"))
+
+
+def test_push_uploads_only_the_allow_list(hub, saved, tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("api key")
+    run = tmp_path / "runs" / "hubtiny-1"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"zoo_model": "hubtiny", "config": {}, "data": "/home/me/faces"}))
+    (run / "metrics.jsonl").write_text("{}\n")
+    saved.rename(run / "final")
+    final = run / "final"
+    (final / "notes.txt").write_text("private")
+    (final / "private").mkdir()
+    (final / "private" / "key.safetensors").write_bytes(b"x")
+    (final / "stray.safetensors").write_bytes(b"x")
+    (final / "link.png").symlink_to(secret)
+    (final / "samples.png").write_bytes(b"\x89PNG")
+    record = json.loads((final / "config.json").read_text())
+    record["config"]["note"] = "/home/me/private/data"
+    (final / "config.json").write_text(json.dumps(record))
+    code, out, err = cli(["push", str(run), "--repo", "me/run", "--license", "apache-2.0"], capsys)
+    assert code == 0, err
+    files = hub.files("me/run")
+    assert sorted(files) == [".gitattributes", "README.md", "config.json", "model.safetensors", "samples.png"]
+    assert b"/home/" not in files["config.json"] and json.loads(files["config.json"])["config"]["note"] == "data"
+    card = files["README.md"].decode()
+    assert "license: apache-2.0" in card and 'from_pretrained("me/run")' in card and str(tmp_path) not in card
+
+
+def test_push_refuses_a_link_out_of_the_folder(hub, saved, tmp_path, capsys):
+    outside = tmp_path / "elsewhere.safetensors"
+    (saved / "model.safetensors").rename(outside)
+    (saved / "model.safetensors").symlink_to(outside)
+    code, out, err = cli(["push", str(saved), "--repo", "me/link"], capsys)
+    _one_line_error(code, err, "outside the folder")
+    assert "me/link" not in hub.repos
+
+
+def test_card_has_what_hub_users_expect(tmp_path, tiny):
+    from huggingface_hub import ModelCard
+
+    from zoo_core.card import bibtex
+
+    folder = _ddpm_saved(tmp_path / "m")
+    save_pretrained(from_pretrained(folder, device="cpu"), folder, card={
+        "license": "mit", "metrics": {"fid": 12.5}, "training": {"data": "me/faces", "out": str(tmp_path)}})
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.license == "mit" and "arxiv:2006.11239" in card.data.tags
+    assert card.data.datasets == ["me/faces"]
+    result = card.data.eval_results[0]
+    assert (result.metric_type, result.metric_value, result.dataset_name) == ("fid", 12.5, "me/faces")
+    assert "pip install zoo-core zoo-ddpm" in card.text and str(tmp_path) not in card.text
+    from zoo_core.card import parameter_count
+
+    params = sum(p.numel() for p in from_pretrained(folder, device="cpu").state_dict().values())
+    assert parameter_count(folder / "model.safetensors") == params and f"{params / 1e6:.2f} M parameters" in card.text
+    assert bibtex("Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020. arXiv:2006.11239") == (
+        "@inproceedings{ho2020denoising,\n  title = {Denoising Diffusion Probabilistic Models},\n"
+        "  author = {Ho and Jain and Abbeel},\n  year = {2020},\n  booktitle = {NeurIPS},\n"
+        "  eprint = {2006.11239},\n  archivePrefix = {arXiv}\n}")

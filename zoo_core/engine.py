@@ -340,6 +340,7 @@ class Engine:
         record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results}
         with open(self.run.out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
+        self.last_eval = results  # the model card reports the latest numbers
         return results
 
     def _install_signals(self):
@@ -456,6 +457,7 @@ class Engine:
             save_pretrained(model, tmp, components, card={
                 "datasets": [data] if data.startswith("builtin:") else None,
                 "sample": "samples.png",
+                "metrics": getattr(self, "last_eval", None),
                 "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg),
                              **config_mod.to_dict(self.data_cfg)},
             })

@@ -194,43 +194,59 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
     return folder
 
 
-def pull(repo_id: str, revision: str | None = None, out: str | Path | None = None, token: str | None = None) -> Path:
-    """Download a Hub model into the Hub cache (for offline use) and, with ``out``, copy its files there."""
+def pull(repo_id: str, revision: str | None = None, out: str | Path | None = None, token: str | None = None,
+         force: bool = False) -> Path:
+    """Download a Hub model into the Hub cache (for offline use) and, with ``out``, copy its files there.
+
+    ``out`` must be absent or empty unless ``force``; only the files a loader reads are copied, each
+    written to a fresh temporary file and renamed into place (a link in ``out`` is replaced, never
+    written through).
+    """
     if not REPO_ID.match(repo_id):
-        raise ZooError(f"{repo_id!r} is not a Hub repo id (expected 'owner/name')")
+        raise ZooError(f"{shown(repo_id)} is not a Hub repo id (expected 'owner/name')")
+    if out is not None:
+        out = Path(out).expanduser()
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            raise ZooError(f"--out {out} exists and is not a folder")
+        if out.is_dir() and any(out.iterdir()) and not force:
+            raise ZooError(f"--out {out} is not empty: pull into a new or empty folder, or pass --force to replace "
+                           "the model files in it")
     folder = download(repo_id, revision, token=token)
     if out is None:
         return folder
-    out = Path(out).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ZooError(f"--out {out} exists and is not a folder")
-    for file in sorted(folder.rglob("*")):
-        if file.is_file():
-            dest = out / file.relative_to(folder)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(file, dest)  # follows the cache's symlinks: real files in OUT
+    out.mkdir(parents=True, exist_ok=True)
+    for file in sorted(folder.iterdir()):
+        if file.is_file() and (file.name in ("config.json", "README.md") or file.name.endswith(PULLED)):
+            _copy_into(file, out)
     return out
 
 
-def _push_files(folder: Path) -> list[str]:
-    """Files of a saved model to upload: all but hidden paths and pickles (zoo never publishes those)."""
-    files = []
-    for file in sorted(folder.rglob("*")):
-        rel = file.relative_to(folder)
-        if file.is_file() and not any(part.startswith(".") for part in rel.parts) \
-                and not file.name.lower().endswith(PICKLE_SUFFIXES):
-            files.append(rel.as_posix())
-    return files
+PULLED = (".safetensors", ".png")
+
+
+def _copy_into(file: Path, out: Path) -> None:
+    """Copy ``file`` to ``out/<name>`` through a new temporary file and a rename: never through a link."""
+    import os
+
+    fd, tmp = tempfile.mkstemp(prefix=".zoo-pull-", dir=out)
+    try:
+        with os.fdopen(fd, "wb") as dst, open(file, "rb") as src:
+            shutil.copyfileobj(src, dst)
+        os.replace(tmp, out / file.name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def push_to_hub(src_or_model, repo_id: str, private: bool = False, token: str | None = None,
                 commit_message: str | None = None, revision: str | None = None,
-                card: dict[str, Any] | None = None):
+                card: dict[str, Any] | None = None, license: str | None = None):
     """Publish a saved model to the Hub in one commit; returns huggingface_hub's ``CommitInfo``.
 
     ``src_or_model`` is a saved-model folder, a run folder (its ``final/`` is pushed) or a model
     object (saved to a temporary folder first, with ``card`` options). The repo is created if needed
-    (``private`` applies only then); ``revision`` names a branch, created from main if missing.
+    (``private`` applies only then); ``revision`` names a branch, created from main if missing. Only the
+    allow-list of :mod:`zoo_core.publish` is uploaded, with local paths cut; ``license`` goes into the card.
     """
     if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
         raise ZooError(f"--repo expects a Hub repo id like 'you/name', got {repo_id!r}")
@@ -244,25 +260,27 @@ def push_to_hub(src_or_model, repo_id: str, private: bool = False, token: str | 
             folder = save_pretrained(src_or_model, tmp, card=card)
         else:
             raise ZooError(f"cannot push {type(src_or_model).__name__}: expected a folder or a zoo model")
-        return _upload(folder, repo_id, private, token, commit_message, revision)
+        return _upload(folder, repo_id, private, token, commit_message, revision, license)
 
 
 def _upload(folder: Path, repo_id: str, private: bool, token: str | None, commit_message: str | None,
-            revision: str | None):
+            revision: str | None, license: str | None = None):
     from huggingface_hub import CommitOperationAdd, HfApi, constants
     from huggingface_hub import errors as hf_errors
 
     record = json.loads((folder / "config.json").read_text())
     if not (folder / "model.safetensors").is_file():
         raise ZooError(f"{folder} has no model.safetensors: nothing to push")
-    files = _push_files(folder)
+    from .publish import upload_payload
+
+    payload = upload_payload(folder, record, repo_id, license)
     api = HfApi(token=token)  # built now: endpoint and token follow HF_ENDPOINT / HF_TOKEN
     message = commit_message or f"Upload {record.get('zoo_model', 'model')} with zoo"
     try:
         api.create_repo(repo_id, private=private or None, exist_ok=True)
         if revision and revision != "main":
             api.create_branch(repo_id, branch=revision, exist_ok=True)
-        ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(folder / rel)) for rel in files]
+        ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=data) for rel, data in payload.items()]
         return api.create_commit(repo_id, operations=ops, commit_message=message, revision=revision)
     except hf_errors.OfflineModeIsEnabled:
         raise ZooError("cannot push while HF_HUB_OFFLINE is set; unset it to reach the Hub") from None
