@@ -363,3 +363,57 @@ def test_card_has_what_hub_users_expect(tmp_path, tiny):
         "@inproceedings{ho2020denoising,\n  title = {Denoising Diffusion Probabilistic Models},\n"
         "  author = {Ho and Jain and Abbeel},\n  year = {2020},\n  booktitle = {NeurIPS},\n"
         "  eprint = {2006.11239},\n  archivePrefix = {arXiv}\n}")
+
+
+# ------------------------------------------------------------------ 5. network errors are honest
+@pytest.mark.parametrize("status,expected", [
+    (401, "needs a valid token for 'me/tiny' (401"), (403, "refused access to 'me/tiny' (403 forbidden)"),
+    (404, "no model repository 'me/tiny'"),
+    (500, "not in the local cache"), (503, "failed with a server error (503); try again later"),
+])
+def test_each_http_answer_is_reported_for_what_it_is(hub, saved, capsys, status, expected):
+    push_to_hub(saved, "me/tiny")
+    hub.answer = status
+    code, out, err = cli(["pull", "me/tiny"], capsys)
+    _one_line_error(code, err, expected)
+
+
+def test_push_refusals_are_named(hub, saved, capsys):
+    hub.answer = 403
+    code, out, err = cli(["push", str(saved), "--repo", "me/tiny"], capsys)
+    _one_line_error(code, err, "refused write access to 'me/tiny' (403 forbidden)")
+    hub.answer = 500
+    code, out, err = cli(["push", str(saved), "--repo", "me/tiny"], capsys)
+    _one_line_error(code, err, "server error (500)")
+
+
+def test_cache_fallback_is_said(hub, saved, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    push_to_hub(saved, "me/tiny")
+    pull("me/tiny")
+    hub.answer = 502
+    code, out, err = cli(["pull", "me/tiny"], capsys)
+    assert code == 0 and "note: me/tiny was served from the local cache: the Hub at" in err and "(502)" in err
+    hub.answer = None
+    hub.stop()
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    code, out, err = cli(["pull", "me/tiny"], capsys)
+    assert code == 0 and "note: me/tiny was served from the local cache" in err and "cannot be reached" in err
+
+
+def test_a_hanging_hub_costs_seconds(hub, saved, capsys, monkeypatch):
+    import time
+
+    push_to_hub(saved, "me/tiny")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "0.5")
+    hub.hang.set()
+    started = time.perf_counter()
+    code, out, err = cli(["pull", "me/other"], capsys)
+    _one_line_error(code, err, "did not answer within 0.5 s (ZOO_HUB_TIMEOUT)")
+    code, out, err = cli(["push", str(saved), "--repo", "me/tiny"], capsys)
+    _one_line_error(code, err, "did not answer within 0.5 s")
+    assert time.perf_counter() - started < 20
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "soon")
+    code, out, err = cli(["pull", "me/tiny"], capsys)
+    _one_line_error(code, err, "ZOO_HUB_TIMEOUT must be seconds")

@@ -156,19 +156,67 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
     """Download (or find in the Hub cache) the zoo files of a Hub repo; only ``WEIGHT_PATTERNS`` are fetched.
 
     The cache, endpoint, token and offline mode are huggingface_hub's own: ``HF_HOME`` /
-    ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE`` apply as usual.
+    ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE`` apply as usual; every request
+    waits at most ``ZOO_HUB_TIMEOUT`` seconds. The Hub is asked first: a 401/403/404 answer is an
+    error, while a server error or no answer falls back to the cache with a :class:`CacheFallback` note.
     """
+    import warnings
+
+    from huggingface_hub import HfApi, constants
+
+    from .hub_network import CacheFallback, bounded
+
+    at = f" (revision {revision!r})" if revision else ""
+    offline = local_files_only or constants.is_offline_mode()
+    with bounded() as limit:
+        problem = None if offline else _ask_hub(HfApi(token=token), repo_id, revision, limit)
+        folder = _snapshot(repo_id, revision, cache_dir, token, offline or problem is not None, problem, at)
+        if not (folder / "config.json").is_file():
+            names = _repo_files(repo_id, revision, cache_dir, token, local_files_only or problem is not None)
+            where = f"repository {repo_id!r}{at}"
+            raise _pickle_error(where, names) or ZooError(
+                f"{where} is not a zoo model (no config.json"
+                + (f"; it holds {', '.join(sorted(names)[:5])}" if names else "") + ")")
+    if problem is not None:
+        warnings.warn(CacheFallback(f"{repo_id}{at} was served from the local cache: {problem}"), stacklevel=2)
+    return folder
+
+
+def _ask_hub(api, repo_id: str, revision: str | None, limit: float) -> ZooError | None:
+    """Ask the Hub about the repo: an authoritative refusal raises; no answer or a 5xx is returned."""
+    from huggingface_hub import constants
+    from huggingface_hub import errors as hf_errors
+
+    from .hub_network import http_error, status_of, timed_out
+
+    try:
+        api.model_info(repo_id, revision=revision, timeout=limit)
+    except hf_errors.RevisionNotFoundError:
+        raise ZooError(f"repository {repo_id!r} has no revision {revision!r}") from None
+    except hf_errors.HfHubHTTPError as exc:
+        error = http_error(exc, repo_id, constants.ENDPOINT)
+        if error is None or (status_of(exc) or 0) < 500:
+            raise (error or ZooError(f"could not download {repo_id!r}: {_first_line(exc)}")) from None
+        return error
+    except _network_errors() as exc:
+        if timed_out(exc):
+            return ZooError(f"the Hub at {constants.ENDPOINT} did not answer within {limit:g} s (ZOO_HUB_TIMEOUT)")
+        return ZooError(f"the Hub at {constants.ENDPOINT} cannot be reached ({_first_line(exc)})")
+    return None
+
+
+def _snapshot(repo_id: str, revision: str | None, cache_dir: str | None, token: str | None, cached_only: bool,
+              problem: ZooError | None, at: str) -> Path:
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub import errors as hf_errors
 
+    from .hub_network import http_error, timeout
+
     incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())
-    at = f" (revision {revision!r})" if revision else ""
     try:
-        folder = Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, token=token,
-                                        local_files_only=local_files_only, allow_patterns=WEIGHT_PATTERNS))
-    except hf_errors.RepositoryNotFoundError:
-        raise ZooError(f"no model repository {repo_id!r} on the Hub at {constants.ENDPOINT} "
-                       "(or it is private: set HF_TOKEN or run `hf auth login`)") from None
+        return Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, token=token,
+                                      local_files_only=cached_only, allow_patterns=WEIGHT_PATTERNS,
+                                      etag_timeout=timeout()))
     except hf_errors.RevisionNotFoundError:
         raise ZooError(f"repository {repo_id!r} has no revision {revision!r}") from None
     except incomplete:
@@ -177,21 +225,16 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
     except hf_errors.LocalEntryNotFoundError:
         cache = cache_dir or constants.HF_HUB_CACHE
         why = ("HF_HUB_OFFLINE is set" if constants.is_offline_mode() else
-               "local_files_only was asked for" if local_files_only else
-               f"the Hub at {constants.ENDPOINT} cannot be reached")
+               "local_files_only was asked for" if problem is None else str(problem))
         raise ZooError(f"{repo_id!r}{at} is not in the local cache ({cache}) and {why}; run `zoo pull {repo_id}` "
                        "while online, or pass a local folder") from None
-    except (hf_errors.HfHubHTTPError, OSError, ValueError) as exc:
+    except hf_errors.HfHubHTTPError as exc:
+        raise (http_error(exc, repo_id, constants.ENDPOINT)
+               or ZooError(f"could not download {repo_id!r}{at}: {_first_line(exc)}")) from None
+    except (OSError, ValueError) as exc:
         raise ZooError(f"could not download {repo_id!r}{at}: {_first_line(exc)}") from None
     except _network_errors() as exc:
         raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)})") from None
-    if not (folder / "config.json").is_file():
-        names = _repo_files(repo_id, revision, cache_dir, token, local_files_only)
-        where = f"repository {repo_id!r}{at}"
-        raise _pickle_error(where, names) or ZooError(
-            f"{where} is not a zoo model (no config.json"
-            + (f"; it holds {', '.join(sorted(names)[:5])}" if names else "") + ")")
-    return folder
 
 
 def pull(repo_id: str, revision: str | None = None, out: str | Path | None = None, token: str | None = None,
@@ -273,26 +316,32 @@ def _upload(folder: Path, repo_id: str, private: bool, token: str | None, commit
         raise ZooError(f"{folder} has no model.safetensors: nothing to push")
     from .publish import upload_payload
 
+    from .hub_network import bounded, http_error, status_of, timed_out, timeout
+
     payload = upload_payload(folder, record, repo_id, license)
     api = HfApi(token=token)  # built now: endpoint and token follow HF_ENDPOINT / HF_TOKEN
     message = commit_message or f"Upload {record.get('zoo_model', 'model')} with zoo"
     try:
-        api.create_repo(repo_id, private=private or None, exist_ok=True)
-        if revision and revision != "main":
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=data) for rel, data in payload.items()]
-        return api.create_commit(repo_id, operations=ops, commit_message=message, revision=revision)
+        with bounded():
+            api.create_repo(repo_id, private=private or None, exist_ok=True)
+            if revision and revision != "main":
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            ops = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=data) for rel, data in payload.items()]
+            return api.create_commit(repo_id, operations=ops, commit_message=message, revision=revision)
     except hf_errors.OfflineModeIsEnabled:
         raise ZooError("cannot push while HF_HUB_OFFLINE is set; unset it to reach the Hub") from None
     except hf_errors.HfHubHTTPError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status in (401, 403) or isinstance(exc, hf_errors.RepositoryNotFoundError):
+        if isinstance(exc, hf_errors.RepositoryNotFoundError) and status_of(exc) in (None, 404):
             raise ZooError(f"not allowed to write to {repo_id!r} at {constants.ENDPOINT}: set HF_TOKEN or run "
                            "`hf auth login` with a token that has write access") from None
-        raise ZooError(f"could not push to {repo_id!r}: {_first_line(exc)}") from None
+        raise (http_error(exc, repo_id, constants.ENDPOINT, writing=True)
+               or ZooError(f"could not push to {repo_id!r}: {_first_line(exc)}")) from None
     except (OSError, ValueError) as exc:
         raise ZooError(f"could not push to {repo_id!r}: {_first_line(exc)}") from None
     except _network_errors() as exc:
+        if timed_out(exc):
+            raise ZooError(f"the Hub at {constants.ENDPOINT} did not answer within {timeout():g} s "
+                           "(ZOO_HUB_TIMEOUT); nothing was pushed") from None
         raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)})") from None
 
 

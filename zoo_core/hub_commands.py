@@ -1,7 +1,8 @@
 """``zoo push`` and ``zoo pull``: share saved models through the Hugging Face Hub.
 
 The Hub client's own settings apply: ``HF_ENDPOINT`` (a mirror or a private Hub), ``HF_TOKEN`` (or
-``hf auth login``), ``HF_HOME`` / ``HF_HUB_CACHE`` (where pulled models live) and ``HF_HUB_OFFLINE``.
+``hf auth login``), ``HF_HOME`` / ``HF_HUB_CACHE`` (where pulled models live) and ``HF_HUB_OFFLINE``;
+``ZOO_HUB_TIMEOUT`` bounds every wait for the Hub (seconds, default 10).
 """
 
 from __future__ import annotations
@@ -38,7 +39,18 @@ def pull(repo_id, revision, out, force):
     from .hub import pull as pull_model
     from .hub import read_config
 
-    folder = pull_model(repo_id, revision=revision, out=out, force=force)
+    import warnings
+
+    from .hub_network import CacheFallback
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CacheFallback)
+        folder = pull_model(repo_id, revision=revision, out=out, force=force)
+    for w in caught:
+        if issubclass(w.category, CacheFallback):
+            click.echo(f"note: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     click.echo(f"pulled {repo_id}{'@' + revision if revision else ''} to {folder}")
     try:
         read_config(folder)
