@@ -417,3 +417,16 @@ def test_a_hanging_hub_costs_seconds(hub, saved, capsys, monkeypatch):
     monkeypatch.setenv("ZOO_HUB_TIMEOUT", "soon")
     code, out, err = cli(["pull", "me/tiny"], capsys)
     _one_line_error(code, err, "ZOO_HUB_TIMEOUT must be seconds")
+
+
+def test_load_object_refuses_unregistered_paths_while_loading(tmp_path, encoder_pkg):
+    from zoo_core.registry import load_object
+    from zoo_core.trust import loading
+
+    with loading("a hostile folder"), pytest.raises(ZooError, match="which no installed plugin registers"):
+        load_object("zoo_trust_pkg.enc:Enc")
+    assert not encoder_pkg.exists()
+    with loading("a hostile folder"):
+        assert load_object("zoo_ddpm.model:DDPM").__name__ == "DDPM"  # a registered spec path
+    with loading("a folder I trust", trust_code=True):
+        assert load_object("zoo_trust_pkg.enc:Enc").__name__ == "Enc"

@@ -35,6 +35,24 @@ def shown(text: Any, limit: int = 80) -> str:
     return out if len(out) <= limit else out[: limit - 4] + "...'"
 
 
+SPEC_PATHS = ("config", "model", "trainer", "fn", "factory", "detect", "convert")
+
+
+def check_registered(path: str) -> None:
+    """While loading an untrusted model, refuse any import path that no installed plugin registered."""
+    source = _UNTRUSTED.get()
+    if source is None:
+        return
+    from .plugins import registry
+
+    known = {getattr(spec, f, None) for table in registry().tables.values() for spec in table.values()
+             for f in SPEC_PATHS}
+    if path not in known:
+        raise ZooError(f"{source} asks to import and run code ({shown(path)}), which no installed plugin "
+                       "registers; zoo never runs code a model folder names: pass trust_code=True (--trust-code) "
+                       "only if you trust its author")
+
+
 def import_named(path: str, what: str) -> Any:
     """Import ``"package.module:attr"`` named by a config; refused while loading an untrusted model."""
     source = _UNTRUSTED.get()

@@ -70,10 +70,12 @@ def parse(spec: str) -> tuple[str, str]:
 def encoder_class(spec: str) -> type:
     """The encoder class named by ``spec``: a named one, or an import path (refused while loading a saved
     model without ``trust_code``)."""
-    from zoo_core.registry import load_object
+    import importlib
+
     from zoo_core.trust import import_named
 
     path, _ = parse(spec)
-    if path in ENCODERS.values():
-        return load_object(path)
+    if path in ENCODERS.values():  # this plugin's own table: not a path a model folder chose
+        module, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module), attr)
     return import_named(path, "--text-encoder")
