@@ -458,6 +458,7 @@ class Engine:
                 "datasets": [data] if data.startswith("builtin:") else None,
                 "sample": "samples.png",
                 "metrics": getattr(self, "last_eval", None),
+                "license": self.cfg.license,
                 "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg),
                              **config_mod.to_dict(self.data_cfg)},
             })

@@ -51,4 +51,5 @@ class TrainConfig:
     eval_metrics: str = opt("fid", "comma-separated metrics for --eval-every (see `zoo eval --list`)")
     eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2, max=10_000_000)
     eval_extractor: str = opt("inception", "feature extractor for periodic evaluation (inception, timm:NAME, random)")
+    license: str | None = opt(None, "license id written into final/README.md's YAML (e.g. mit, apache-2.0)")
     progress: bool = opt(True, "show a progress bar")
