@@ -470,3 +470,16 @@ def test_meta_built_models_load_exactly(tmp_path, name):
         assert k == k2 and a.dtype == b.dtype and torch.equal(a, b), k
     kw = {"steps": 3} if "ddpm" in name else {}
     assert torch.equal(model.generate(2, seed=0, **kw), loaded.generate(2, seed=0, **kw))
+
+
+@pytest.mark.parametrize("content,expected", [
+    (b"[" * 200_000, "not valid JSON"),
+    (b"\xff\xfe{}", "not valid JSON"),
+    (b" " * (17 << 20) + b"{}", "is 17 MB; a zoo config.json is at most 16 MB"),
+    (b'{"zoo_model": "hubtiny", "zoo_format": "' + b"9" * 100_000 + b'"}', "invalid zoo_format '99999"),
+])
+def test_damaged_config_json_is_one_line(saved, capsys, content, expected):
+    (saved / "config.json").write_bytes(content)
+    code, out, err = cli(["sample", str(saved), "--n", "1", "--device", "cpu"], capsys)
+    _one_line_error(code, err, expected)
+    assert len(err) < 400

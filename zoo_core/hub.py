@@ -61,14 +61,28 @@ def save_pretrained(model, directory: str | Path, components: dict[str, Any] | N
     return directory
 
 
+MAX_CONFIG_BYTES = 16 << 20  # a config.json is options and a vocabulary, never this big
+
+
+def read_json(path: Path) -> Any:
+    """A saved model's config.json, its size checked before reading; any damage is a one-line ZooError."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ZooError(f"{path} is {size >> 20} MB; a zoo config.json is at most {MAX_CONFIG_BYTES >> 20} MB")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError covers JSON and UTF-8 errors
+        raise ZooError(f"{path} is missing or not valid JSON ({_first_line(exc)[:120]})") from None
+
+
 def _is_saved_model(path: Path) -> bool:
     """A zoo saved model: config.json with ``zoo_format`` (a run folder's own config.json has none)."""
     cfg = path / "config.json"
     if not cfg.is_file():
         return False
     try:
-        record = json.loads(cfg.read_text())
-    except (OSError, ValueError):
+        record = read_json(cfg)
+    except ZooError:
         return not (path / "final").is_dir()  # let read_config report the broken file
     return isinstance(record, dict) and "zoo_model" in record and "zoo_format" in record
 
@@ -97,7 +111,7 @@ def _local(path: Path) -> Path:
     error = _pickle_error(str(path), names)
     if error:
         raise error
-    if "config.json" in names and '"zoo_model"' in (path / "config.json").read_text(errors="replace"):
+    if "config.json" in names and b'"zoo_model"' in (path / "config.json").open("rb").read(1 << 20):
         raise ZooError(f"{path} is a training run that has not finished (no final/): resume it, or point at a "
                        "saved-model folder")
     raise ZooError(f"{path} is neither a saved model (no zoo config.json) nor a finished run (no final/)")
@@ -311,7 +325,7 @@ def _upload(folder: Path, repo_id: str, private: bool, token: str | None, commit
     from huggingface_hub import CommitOperationAdd, HfApi, constants
     from huggingface_hub import errors as hf_errors
 
-    record = json.loads((folder / "config.json").read_text())
+    record = read_json(folder / "config.json")
     if not (folder / "model.safetensors").is_file():
         raise ZooError(f"{folder} has no model.safetensors: nothing to push")
     from .publish import upload_payload
@@ -349,10 +363,7 @@ def read_config(directory: Path) -> tuple[Any, dict]:
     """Validate config.json and return (model spec, record); a missing plugin is a clear error."""
     from .plugins import registry
 
-    try:
-        record = json.loads((directory / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ZooError(f"{directory}/config.json is missing or not valid JSON ({exc})") from None
+    record = read_json(directory / "config.json")
     if not isinstance(record, dict) or not isinstance(record.get("zoo_model"), str):
         raise ZooError(f"{directory}/config.json is not a zoo model config (no zoo_model)")
     fmt = record.get("zoo_format")
