@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from hub_fixtures import cli, files_of, push_record
 
 from zoo_core.errors import PluginMissingError, ZooError
 from zoo_core.hub import from_pretrained, pull, push_to_hub, save_pretrained
-from test_hub import cli, files_of, hub, push_record, saved, tiny  # noqa: F401 - fixtures
 
 STACKGAN = {"res": 16, "g_channels": 4, "d_channels": 4, "c_dim": 4, "z_dim": 4, "compress_dim": 4,
             "text_dim": 5, "vocab": ["red", "blue", "green", "big", "small"], "bank_bytes": 3}

@@ -328,9 +328,8 @@ def _upload(folder: Path, repo_id: str, private: bool, token: str | None, commit
     record = read_json(folder / "config.json")
     if not (folder / "model.safetensors").is_file():
         raise ZooError(f"{folder} has no model.safetensors: nothing to push")
-    from .publish import upload_payload
-
     from .hub_network import bounded, http_error, status_of, timed_out, timeout
+    from .publish import upload_payload
 
     payload = upload_payload(folder, record, repo_id, license)
     api = HfApi(token=token)  # built now: endpoint and token follow HF_ENDPOINT / HF_TOKEN

@@ -36,11 +36,10 @@ def push(src, repo_id, private, message, revision, license_):
 @click.option("--force", is_flag=True, help="with --out: replace the model files in a non-empty folder")
 def pull(repo_id, revision, out, force):
     """Download a model from the Hub into the local cache, so it loads offline (HF_HUB_OFFLINE=1)."""
-    from .hub import pull as pull_model
-    from .hub import read_config
-
     import warnings
 
+    from .hub import pull as pull_model
+    from .hub import read_config
     from .hub_network import CacheFallback
 
     with warnings.catch_warnings(record=True) as caught:
