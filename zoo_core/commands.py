@@ -21,6 +21,16 @@ def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | N
     return [prompt] if prompt else None
 
 
+def _sampler_name(model, sampler: str | None) -> str | None:
+    """The sampler ``generate`` will use, for the PNG metadata (None if the model has none registered)."""
+    from .generation import sampler_fn
+
+    try:
+        return sampler_fn(model, sampler)[0]
+    except ZooError:
+        return sampler
+
+
 @click.command()
 @click.argument("src")
 @click.option("--n", "n", type=click.IntRange(min=1), default=16, show_default=True, help="number of images")
@@ -52,6 +62,8 @@ def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, 
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts
+    meta = {"model": model.zoo_name, "seed": seed, "sampler": _sampler_name(model, sampler), "steps": steps,
+            "prompt": prompts, "class": label, "truncation": truncation, "eta": eta}
     if interpolate:
         if not hasattr(model, "interpolate"):
             raise ZooError(f"{model.zoo_name} does not support --interpolate (GAN models do)")
@@ -60,11 +72,13 @@ def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, 
         except ValueError:
             raise ZooError(f"--interpolate expects two seeds like 3,7, got {interpolate!r}") from None
         images = model.interpolate(a, b, frames, **extra)
-        path = save_gif(images, out) if str(out).lower().endswith(".gif") else save_grid(images, out, nrow=frames)
+        meta["interpolate"] = interpolate
+        gif = str(out).lower().endswith(".gif")
+        path = save_gif(images, out) if gif else save_grid(images, out, nrow=frames, meta=meta)
     else:
         images = model.generate(n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size,
                                 progress=True, **extra)
-        path = save_images(images, out)
+        path = save_images(images, out, meta=meta)
     click.echo(f"wrote {len(images)} image(s) to {path}")
 
 
