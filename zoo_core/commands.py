@@ -89,4 +89,7 @@ def add_commands(cli: click.Group) -> None:
 
     cli.add_command(sample)
     cli.add_command(eval_command)
+    from .report import report_command
+
+    cli.add_command(report_command)
     add_hub_commands(cli)

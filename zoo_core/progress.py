@@ -51,8 +51,7 @@ class _Task:
     def __init__(self, description: str, total: float | None, completed: float, fields: dict[str, Any], now: float):
         self.description, self.total, self.completed, self.fields = description, total, completed, fields
         self.start_completed, self.started = completed, now
-        self.printed_at = now
-        self.finished_printed = False
+        self.printed_at, self.printed_completed = now, completed
 
 
 class LineProgress:
@@ -74,7 +73,7 @@ class LineProgress:
     def __exit__(self, *exc: Any) -> None:
         if self.final_line and exc[0] is None:
             for i, task in enumerate(self.tasks):
-                if task.completed != task.start_completed and not task.finished_printed:
+                if task.completed != task.printed_completed:
                     self._print(i)
 
     def add_task(self, description: str, total: float | None = None, completed: float = 0, **fields: Any) -> int:
@@ -99,7 +98,7 @@ class LineProgress:
         if description is not None:
             task.description = description
         task.fields.update(fields)
-        if self.clock() - task.printed_at >= self.every and task.completed != task.start_completed:
+        if self.clock() - task.printed_at >= self.every and task.completed != task.printed_completed:
             self._print(task_id)
 
     def line(self, task_id: int) -> str:
@@ -125,8 +124,7 @@ class LineProgress:
 
     def _print(self, task_id: int) -> None:
         task = self.tasks[task_id]
-        task.printed_at = self.clock()
-        task.finished_printed = bool(task.total) and task.completed >= task.total
+        task.printed_at, task.printed_completed = self.clock(), task.completed
         self.console.print(self.line(task_id), markup=False, highlight=False, soft_wrap=True)
 
 
