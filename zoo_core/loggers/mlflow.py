@@ -1,7 +1,8 @@
 """``--logger mlflow``: MLflow tracking, through ``mlflow`` itself.
 
-The store is ``$MLFLOW_TRACKING_URI`` when set, else a local file store ``./mlruns`` (no server
-needed; ``mlflow ui`` reads it). The experiment is ``$MLFLOW_EXPERIMENT_NAME`` or ``zoo``; the MLflow
+The store is ``$MLFLOW_TRACKING_URI`` when set, else a local file store ``./mlruns`` (no server or
+database needed; ``mlflow ui --backend-store-uri ./mlruns`` reads it; MLflow 3 calls that store
+"maintenance mode", so ``MLFLOW_ALLOW_FILE_STORE=true`` is set for file stores). The experiment is ``$MLFLOW_EXPERIMENT_NAME`` or ``zoo``; the MLflow
 run is named after the run folder. Histograms have no MLflow equivalent: their min/median/max are
 logged as metrics.
 """
@@ -28,8 +29,12 @@ class MLflowLogger(Logger):
     def __init__(self, run_dir: Path, run_name: str):
         super().__init__(run_dir, run_name)
         self.mlflow = need("mlflow", "mlflow", "mlflow-skinny")
-        uri = os.environ.get("MLFLOW_TRACKING_URI") or Path("mlruns").resolve().as_uri()
-        self.mlflow.set_tracking_uri(uri)
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if not uri or uri.startswith("file:"):
+            # MLflow 3 refuses its file store unless told: a local ./mlruns needing no server or
+            # database is what this default is for, so say so for this process
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        self.mlflow.set_tracking_uri(uri or Path("mlruns").resolve().as_uri())
         self.mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "zoo"))
         self.run = self.mlflow.start_run(run_name=run_name)
 

@@ -24,7 +24,8 @@ class WandbLogger(Logger):
         mode = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run = self.wandb.init(project=os.environ.get("WANDB_PROJECT", "zoo"), name=run_name,
-                                   dir=str(self.run_dir), mode=mode, reinit=True)
+                                   dir=str(self.run_dir), mode=mode,
+                                   settings=self.wandb.Settings(console="off"))  # rich owns the terminal
 
     def log_hparams(self, config: dict[str, Any]) -> None:
         self.run.config.update(config, allow_val_change=True)
