@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -126,3 +127,28 @@ def test_grids_are_upscaled_nearest_and_pngs_carry_metadata(tmp_path):
     assert json.loads(meta["prompt"]) == ["a red circle"] and "class" not in meta
     files = save_folder(images, tmp_path / "f", meta={"seed": 7})
     assert Image.open(files[2]).size == (8, 8) and read_meta(files[2])["index"] == "2"
+
+
+def test_zoo_sample_and_zoo_eval_print_progress_lines_without_a_tty(toy_spec, tmp_path, monkeypatch, capsys):
+    from click.testing import CliRunner
+    from sample_data import make_images
+    from toy_zoo import ToyConfig, ToyModel
+
+    from zoo_core.generation import progress_bar
+    from zoo_core.hub import save_pretrained
+    from zoo_core.metrics.command import eval_command
+
+    monkeypatch.setenv("ZOO_PROGRESS_EVERY", "0")
+    with progress_bar(True, 3, "ddim 3 steps") as bar:  # what every model's generate(progress=True) uses
+        for _ in bar.track(range(3)):
+            pass
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("ddim 3 steps 1/3 (33%)") and lines[-1].startswith("ddim 3 steps 3/3 (100%)")
+    saved = save_pretrained(ToyModel(ToyConfig(res=16)), tmp_path / "saved")
+    make_images(tmp_path / "real", n=8, size=16, classes=(), seed=0)
+    result = CliRunner().invoke(eval_command, [str(saved), "--data", str(tmp_path / "real"), "--n", "8",
+                                               "--extractor", "random?dim=16", "--device", "cpu",
+                                               "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert re.search(r"^generated images 8/8 \(100%\) .* img/s done in", err, re.M), err

@@ -35,6 +35,8 @@ def panels(series: Series) -> list[tuple[str, list[str]]]:
             key = "gradient norms"
         elif name in ("d_real", "d_fake"):
             key = "D(real) / D(fake)"
+        elif name in ("div_real", "div_fake"):
+            key = "sample diversity (real vs fake)"
         elif name == "lr":
             key = "learning rate"
         elif name == "img_per_s":
@@ -44,7 +46,8 @@ def panels(series: Series) -> list[tuple[str, list[str]]]:
         else:
             key = name
         groups.setdefault(key, []).append(name)
-    order = ["losses", "gradient norms", "D(real) / D(fake)", "learning rate", "images / s"]
+    order = ["losses", "gradient norms", "D(real) / D(fake)", "sample diversity (real vs fake)", "learning rate",
+             "images / s"]
     return sorted(groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0]))
 
 

@@ -111,9 +111,9 @@ class LineProgress:
         parts = [task.description, count]
         if task.total:
             parts.append(f"({100 * task.completed / task.total:.0f}%)")
-        texts = [str(v) for v in task.fields.values() if v not in (None, "")]
-        if not task.fields.get("speed"):
-            parts.append(f"{rate:.3g} {self.unit}/s")
+        speed = task.fields.get("speed") or f"{rate:.3g} {self.unit}/s"
+        parts.append(str(speed))
+        texts = [str(v) for k, v in task.fields.items() if k != "speed" and v not in (None, "")]
         if task.total:
             left = task.total - task.completed
             parts.append("done in " + duration(elapsed) if left <= 0 else
