@@ -138,17 +138,27 @@ def test_zoo_sample_and_zoo_eval_print_progress_lines_without_a_tty(toy_spec, tm
     from zoo_core.hub import save_pretrained
     from zoo_core.metrics.command import eval_command
 
-    monkeypatch.setenv("ZOO_PROGRESS_EVERY", "0")
+    monkeypatch.setenv("ZOO_PROGRESS_EVERY", "3600")  # --progress-every below wins over the environment
+    monkeypatch.setattr("zoo_core.progress._override", [])
     with progress_bar(True, 3, "ddim 3 steps") as bar:  # what every model's generate(progress=True) uses
+        for _ in bar.track(range(3)):
+            pass
+    only = capsys.readouterr().err.splitlines()  # nothing until the end at a 3600 s interval
+    assert len(only) == 1 and re.match(r"ddim 3 steps 3/3 \(100%\) \S+ it/s done in 0s$", only[0]), only
+    monkeypatch.setenv("ZOO_PROGRESS_EVERY", "0")
+    with progress_bar(True, 3, "ddim 3 steps") as bar:
         for _ in bar.track(range(3)):
             pass
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("ddim 3 steps 1/3 (33%)") and lines[-1].startswith("ddim 3 steps 3/3 (100%)")
+    monkeypatch.setenv("ZOO_PROGRESS_EVERY", "3600")
     saved = save_pretrained(ToyModel(ToyConfig(res=16)), tmp_path / "saved")
     make_images(tmp_path / "real", n=8, size=16, classes=(), seed=0)
     result = CliRunner().invoke(eval_command, [str(saved), "--data", str(tmp_path / "real"), "--n", "8",
                                                "--extractor", "random?dim=16", "--device", "cpu",
-                                               "--out", str(tmp_path / "r.json")])
+                                               "--out", str(tmp_path / "r.json"), "--progress-every", "0",
+                                               "--batch-size", "4"])
     assert result.exit_code == 0, result.output
     err = result.stderr
+    assert re.search(r"^generated images 4/8 \(50%\) .* img/s ETA", err, re.M), err  # the flag beat the 3600 s
     assert re.search(r"^generated images 8/8 \(100%\) .* img/s done in", err, re.M), err

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .errors import ZooError
+from .progress import every_option
 
 
 def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | None:
@@ -51,6 +52,7 @@ def _sampler_name(model, sampler: str | None) -> str | None:
 @click.option("--frames", type=click.IntRange(min=2), default=16, show_default=True, help="with --interpolate")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@every_option
 def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation, eta,
            interpolate, frames, device, revision):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id."""

@@ -331,6 +331,7 @@ class Engine:
         images = model.generate(self.cfg.sample_n, seed=self.cfg.seed, **kwargs)
         model.train(was_training)
         meta = {"model": self.spec.name, "step": self.run.step, "seed": self.cfg.seed, "ema": bool(self.ema),
+                "sampler": kwargs.get("sampler") or next(iter(self.spec.samplers), None),
                 **{k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, list, tuple))}}
         path = save_grid(images, self.run.out / "samples" / (name or f"step_{self.run.step:08d}.png"), meta=meta)
         self.observer.grid(self.run.step, path)

@@ -21,8 +21,13 @@ DEFAULT_EVERY = 30.0
 ENV_EVERY = "ZOO_PROGRESS_EVERY"
 
 
+_override: list[float] = []  # set by a command's --progress-every
+
+
 def default_every() -> float:
-    """Seconds between plain progress lines: ``$ZOO_PROGRESS_EVERY`` or 30."""
+    """Seconds between plain progress lines: the command's ``--progress-every``, ``$ZOO_PROGRESS_EVERY`` or 30."""
+    if _override:
+        return _override[-1]
     raw = os.environ.get(ENV_EVERY)
     if raw is None or raw == "":
         return DEFAULT_EVERY
@@ -144,3 +149,17 @@ def make_progress(*columns: Any, console=None, enabled: bool = True, every: floa
         return LineProgress(console, every, unit=unit, final_line=final_line)
     columns = columns or (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     return Progress(*columns, console=console, disable=not enabled, transient=transient)
+
+
+def every_option(command):
+    """Add ``--progress-every SECONDS`` to a click command (``zoo sample``, ``zoo eval``)."""
+    import click
+
+    def remember(ctx, param, value):
+        if value is not None:
+            _override.append(float(value))
+        return value
+
+    return click.option("--progress-every", type=click.FloatRange(min=0), default=None, expose_value=False,
+                        callback=remember, is_eager=True,
+                        help="seconds between plain progress lines when not on a terminal  [default: 30]")(command)
