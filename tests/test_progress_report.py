@@ -15,7 +15,7 @@ from zoo_core.data import DataConfig
 from zoo_core.engine import Engine
 from zoo_core.errors import ZooError
 from zoo_core.plot import smooth
-from zoo_core.report import load_run, write_report
+from zoo_core.report import load_run, spaced, write_report
 from zoo_core.train_config import TrainConfig
 
 
@@ -33,6 +33,11 @@ def _run(toy_spec, image_dir, out, **values):
 def test_smoothing_is_a_bias_corrected_ema():
     assert smooth([4.0, 4.0, 4.0]) == pytest.approx([4.0, 4.0, 4.0])
     assert smooth([0.0, 10.0], weight=0.5) == pytest.approx([0.0, 20.0 / 3])  # (0.5*10) / (1 - 0.5**2)
+
+
+def test_long_runs_show_evenly_spaced_grids_first_and_last_kept():
+    assert spaced(list(range(5)), 10) == [0, 1, 2, 3, 4]
+    assert spaced(list(range(601)), 4) == [0, 200, 400, 600]
 
 
 def test_run_folder_gets_a_self_contained_report_with_every_grid(toy_spec, image_dir, tmp_path):

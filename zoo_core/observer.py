@@ -180,8 +180,10 @@ class RunObserver:
         e = self.engine
         out = e.run.out
         last = ", ".join(f"{k} {_fmt(v)}" for k, v in self.final_metrics().items()) or "none logged"
-        lines = [f"{'stopped' if stopped else 'done'}: {e.run.step} steps in "
-                 f"{duration(time.perf_counter() - self.started)}; {self.warnings} warning(s)",
+        took = f"{duration(time.perf_counter() - self.started)}; {self.warnings} warning(s)"
+        head = (f"stopped at step {e.run.step}; checkpoint written ({took})" if stopped
+                else f"done: {e.run.step} steps in {took}")
+        lines = [head,
                  f"  last       {last}"]
         best = self.best_evals()
         if best:

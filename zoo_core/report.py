@@ -78,6 +78,16 @@ def load_run(path: str | Path) -> RunData:
     return run
 
 
+MAX_GRIDS = 100  # a 300k-step run has 600 grids; the page is rewritten during training and must stay light
+
+
+def spaced(items: list, k: int) -> list:
+    """All of ``items`` if there are at most ``k``, else ``k`` evenly spaced ones, first and last included."""
+    if len(items) <= k:
+        return list(items)
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
@@ -107,9 +117,11 @@ def _run_section(run: RunData) -> str:
     out.append(f"<h3>Health events ({len(run.events)})</h3>")
     out.append("<ul>" + "".join(f"<li class=warn>step {s}: {html.escape(m)}</li>" for s, m in run.events) + "</ul>"
                if run.events else "<p>none</p>")
-    out.append(f"<h3>Samples over time ({len(run.grids)} grids)</h3><div class=strip>")
+    shown = spaced(run.grids, MAX_GRIDS)
+    note = "" if len(shown) == len(run.grids) else f", {len(shown)} evenly spaced shown; all in samples/"
+    out.append(f"<h3>Samples over time ({len(run.grids)} grids{note})</h3><div class=strip>")
     out += [f"<figure><img src='{_data_uri(p)}' alt='step {s}'><figcaption>step {s}</figcaption></figure>"
-            for s, p in run.grids]
+            for s, p in shown]
     out.append("</div>")
     q = html.escape(str(run.path))
     out.append("<h3>Commands</h3><pre>"
