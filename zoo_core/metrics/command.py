@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ZooError
+from ..progress import every_option
 
 
 def _list_table() -> None:
@@ -77,6 +78,7 @@ def _show(results: dict) -> None:
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
 @click.option("--trust-code", is_flag=True, help="let SRC's config import the code it names (trust its author)")
 @click.option("--list", "list_", is_flag=True, help="list the installed metrics and extractors, then exit")
+@every_option
 def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, stats, save_stats, crop_border,
                  res, options, out, seed, device, workers, sampler, steps, revision, list_, trust_code=False):
     """Score SRC (a run folder, a saved-model folder, a Hub repo id, or a folder of generated images)
