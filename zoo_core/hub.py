@@ -25,7 +25,8 @@ from .errors import PluginMissingError, ZooError
 
 FORMAT = 1
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]  # all zoo ever downloads
+# all zoo ever downloads: its own files, and the JSON configs importers read (diffusers layouts)
+WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png", "model_index.json", "*config.json"]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
@@ -150,8 +151,11 @@ def _repo_files(repo_id: str, revision: str | None, cache_dir: str | None, token
 
 
 def download(repo_id: str, revision: str | None = None, cache_dir: str | None = None, token: str | None = None,
-             local_files_only: bool = False) -> Path:
+             local_files_only: bool = False, raw: bool = False) -> Path:
     """Download (or find in the Hub cache) the zoo files of a Hub repo; only ``WEIGHT_PATTERNS`` are fetched.
+
+    A repo in a published format an importer knows (diffusers) is converted on the fly and the cached
+    conversion returned (zoo_core.convert); ``raw=True`` returns the snapshot as downloaded.
 
     The cache, endpoint, token and offline mode are huggingface_hub's own: ``HF_HOME`` /
     ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE`` apply as usual.
@@ -183,6 +187,14 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
         raise ZooError(f"could not download {repo_id!r}{at}: {_first_line(exc)}") from None
     except _network_errors() as exc:
         raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)})") from None
+    if raw:
+        return folder
+    if not _is_saved_model(folder):
+        from .convert import as_zoo_model
+
+        converted = as_zoo_model(folder)
+        if converted is not None:
+            return converted
     if not (folder / "config.json").is_file():
         names = _repo_files(repo_id, revision, cache_dir, token, local_files_only)
         where = f"repository {repo_id!r}{at}"

@@ -1,7 +1,7 @@
 """zoo-ddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ModelSpec, SamplerSpec
+from zoo_core.registry import ImporterSpec, ModelSpec, SamplerSpec
 
 
 @hookimpl
@@ -24,3 +24,14 @@ def register_samplers(register):
                          "zoo_ddpm.samplers:ancestral"))
     register(SamplerSpec("ddim", "DDIM (Song et al. 2021): deterministic with eta=0, any number of steps",
                          "zoo_ddpm.samplers:ddim"))
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="diffusers-ddpm",
+        summary="diffusers UNet2DModel + DDPMScheduler folders and repos (google/ddpm-*)",
+        model="ddpm",
+        detect="zoo_ddpm.importers:detect",
+        convert="zoo_ddpm.importers:convert",
+    ))
