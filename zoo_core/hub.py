@@ -160,14 +160,40 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
     The cache, endpoint, token and offline mode are huggingface_hub's own: ``HF_HOME`` /
     ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE`` apply as usual.
     """
+    at = f" (revision {revision!r})" if revision else ""
+    folder = _snapshot(repo_id, revision, cache_dir, token, local_files_only, WEIGHT_PATTERNS)
+    if not _is_saved_model(folder):
+        from .convert import as_zoo_model, detect
+
+        if detect(folder) is not None and not any(folder.rglob("*.safetensors")):
+            # published repos with pickled weights only (e.g. google/ddpm-ema-*): importers read them with
+            # torch.load(weights_only=True), never executing anything
+            folder = _snapshot(repo_id, revision, cache_dir, token, local_files_only, WEIGHT_PATTERNS + ["*.bin"])
+        converted = None if raw else as_zoo_model(folder)
+        if converted is not None:
+            return converted
+    if raw:
+        return folder
+    if not (folder / "config.json").is_file():
+        names = _repo_files(repo_id, revision, cache_dir, token, local_files_only)
+        where = f"repository {repo_id!r}{at}"
+        raise _pickle_error(where, names) or ZooError(
+            f"{where} is not a zoo model (no config.json"
+            + (f"; it holds {', '.join(sorted(names)[:5])}" if names else "") + ")")
+    return folder
+
+
+def _snapshot(repo_id: str, revision: str | None, cache_dir: str | None, token: str | None,
+              local_files_only: bool, patterns: list[str]) -> Path:
+    """``snapshot_download`` of ``patterns``; every failure is a one-line ZooError saying what to do."""
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub import errors as hf_errors
 
     incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())
     at = f" (revision {revision!r})" if revision else ""
     try:
-        folder = Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, token=token,
-                                        local_files_only=local_files_only, allow_patterns=WEIGHT_PATTERNS))
+        return Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, token=token,
+                                      local_files_only=local_files_only, allow_patterns=patterns))
     except hf_errors.RepositoryNotFoundError:
         raise ZooError(f"no model repository {repo_id!r} on the Hub at {constants.ENDPOINT} "
                        "(or it is private: set HF_TOKEN or run `hf auth login`)") from None
@@ -187,21 +213,6 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
         raise ZooError(f"could not download {repo_id!r}{at}: {_first_line(exc)}") from None
     except _network_errors() as exc:
         raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({_first_line(exc)})") from None
-    if raw:
-        return folder
-    if not _is_saved_model(folder):
-        from .convert import as_zoo_model
-
-        converted = as_zoo_model(folder)
-        if converted is not None:
-            return converted
-    if not (folder / "config.json").is_file():
-        names = _repo_files(repo_id, revision, cache_dir, token, local_files_only)
-        where = f"repository {repo_id!r}{at}"
-        raise _pickle_error(where, names) or ZooError(
-            f"{where} is not a zoo model (no config.json"
-            + (f"; it holds {', '.join(sorted(names)[:5])}" if names else "") + ")")
-    return folder
 
 
 def pull(repo_id: str, revision: str | None = None, out: str | Path | None = None, token: str | None = None) -> Path:
