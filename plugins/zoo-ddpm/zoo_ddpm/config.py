@@ -33,6 +33,8 @@ class DDPMConfig:
                             max=1.0, cli=False)
     down_pad: Literal["same", "tf"] = opt("same", "strided down-sampling pads all round (same) or right/bottom "
                                                   "only (tf, Ho et al.'s TensorFlow models)", cli=False)
+    time_scale: float = opt(1.0, "the network sees t * time_scale (improved-diffusion's rescale_timesteps: 1000/T)",
+                            min=0.0, cli=False)
     timesteps: int = opt(1000, "diffusion steps T", min=2)
     beta_schedule: Literal["linear", "cosine"] = opt("linear", "noise schedule")
     beta_start: float = opt(1e-4, "first beta of the linear schedule", min=0.0, max=1.0)

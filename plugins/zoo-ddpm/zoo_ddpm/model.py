@@ -31,6 +31,7 @@ class DDPM(nn.Module):
             scale_shift_norm=config.scale_shift_norm, resblock_updown=config.resblock_updown,
             num_classes=config.num_classes, norm_groups=config.norm_groups, norm_eps=config.norm_eps,
             flip_sin_to_cos=config.flip_sin_to_cos, freq_shift=config.freq_shift, down_pad=config.down_pad,
+            time_scale=config.time_scale,
         )
         betas = make_betas(config.beta_schedule, config.timesteps, config.beta_start, config.beta_end)
         self.diffusion = GaussianDiffusion(betas, variance=config.variance)

@@ -9,7 +9,8 @@ The defaults are the zoo's own layout. A few options exist so that published net
 exactly (see zoo_ddpm.importers): Ho et al.'s TensorFlow model as diffusers ships it orders its time
 embedding sin-first with frequencies over ``half - 1`` (``flip_sin_to_cos=False, freq_shift=1``),
 uses GroupNorm eps 1e-6 and pads strided down-sampling convolutions on the right/bottom only
-(``down_pad="tf"``, TensorFlow's "SAME").
+(``down_pad="tf"``, TensorFlow's "SAME"); improved-diffusion's released models saw their timesteps
+scaled to [0, 1000) (``time_scale=1000/T``).
 """
 
 from __future__ import annotations
@@ -122,12 +123,13 @@ class UNet(nn.Module):
                  channel_mults=(1, 2, 2, 2), num_res_blocks: int = 2, attn_res=(16,), res: int = 32,
                  dropout: float = 0.1, num_heads: int = 1, scale_shift_norm: bool = False,
                  resblock_updown: bool = False, num_classes: int = 0, norm_groups: int = 0, norm_eps: float = 1e-5,
-                 flip_sin_to_cos: bool = True, freq_shift: float = 0.0, down_pad: str = "same"):
+                 flip_sin_to_cos: bool = True, freq_shift: float = 0.0, down_pad: str = "same",
+                 time_scale: float = 1.0):
         super().__init__()
         out_channels = out_channels or in_channels
         emb_dim = channels * 4
         self.channels, self.num_classes = channels, num_classes
-        self.flip_sin_to_cos, self.freq_shift = flip_sin_to_cos, freq_shift
+        self.flip_sin_to_cos, self.freq_shift, self.time_scale = flip_sin_to_cos, freq_shift, time_scale
         self.time = nn.Sequential(nn.Linear(channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.label = nn.Embedding(num_classes, emb_dim) if num_classes else None
         norm_fn = lambda ch: norm(ch, norm_groups, norm_eps)  # noqa: E731
@@ -171,6 +173,8 @@ class UNet(nn.Module):
         return h
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        if self.time_scale != 1.0:  # improved-diffusion's rescale_timesteps: the network saw t * 1000 / T
+            t = t.float() * self.time_scale
         emb = self.time(timestep_embedding(t, self.channels, flip_sin_to_cos=self.flip_sin_to_cos,
                                               freq_shift=self.freq_shift).to(x.dtype))
         if self.label is not None:
