@@ -108,6 +108,13 @@ def resolve(src: str | Path, revision: str | None = None, cache_dir: str | None 
     path = Path(src).expanduser()
     if path.is_dir():
         return _local(path)
+    if path.is_file():  # a published checkpoint file an importer recognises (e.g. improved-diffusion's .pt)
+        from .convert import as_zoo_model
+
+        converted = as_zoo_model(path)
+        if converted is not None:
+            return converted
+        raise ZooError(f"{src} is a file zoo cannot load directly; try `zoo convert {src} --out DIR --format ...`")
     if not REPO_ID.match(str(src)):
         raise ZooError(f"{src} does not exist (expected a run folder, a saved-model folder or a repo id)")
     return download(str(src), revision, cache_dir, token, local_files_only)

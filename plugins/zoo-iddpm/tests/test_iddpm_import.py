@@ -79,3 +79,30 @@ def test_release_files_are_recognised_by_name_and_others_need_flags(tmp_path):
         convert(other, tmp_path / "c", format="improved-diffusion", num_chanels="32")
     with pytest.raises(ZooError, match="expects True or False"):
         convert(other, tmp_path / "d", format="improved-diffusion", learn_sigma="maybe")
+
+
+def test_release_file_loads_directly_and_a_conversion_fine_tunes(tmp_path, monkeypatch):
+    """from_pretrained takes a release file by path (converted once into the Hub cache); --init fine-tunes."""
+    from huggingface_hub import constants
+
+    from zoo_core.cli import main
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    record = TINY["tiny_lsun_linear"]
+    pt = tmp_path / "weights.pt"
+    torch.save(fill(record["shapes"]), pt)
+    folder = convert(pt, tmp_path / "zoo", format="improved-diffusion", **{k: str(v) for k, v in record["flags"].items()})
+    with pytest.raises(ZooError, match="zoo convert"):  # an unknown file: its flags are needed
+        from_pretrained(pt)
+    named = tmp_path / "cifar10_uncond_50M_500K.pt"
+    torch.save(fill(record["shapes"]), named)
+    with pytest.raises(ZooError, match="do not fit"):  # a release name: converted on the fly, shapes checked first
+        from_pretrained(named)
+    run = tmp_path / "run"
+    main(["train", "iddpm", "--init", str(folder), "--data", "builtin:shapes", "--steps", "1", "--batch-size", "2",
+          "--out", str(run), "--no-progress", "--device", "cpu", "--sample-every", "100"])
+    tuned = load_file(run / "final" / "model.safetensors")
+    source = load_file(folder / "model.safetensors")
+    assert json.loads((run / "final" / "config.json").read_text())["config"]["channels"] == 32
+    assert source.keys() == tuned.keys()
+    assert max((source[k] - tuned[k]).abs().max().item() for k in source) < 1e-3  # one small step from the source
