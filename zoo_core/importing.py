@@ -39,14 +39,15 @@ def read_json(path: Path, what: str = "config") -> dict[str, Any]:
     return data
 
 
-def read_tensors(path: Path) -> Mapping[str, Any]:
+def read_tensors(path: Path, stubs: tuple[str, ...] = (), key: str | None = None) -> Mapping[str, Any]:
     """The tensors of a safetensors or pickled state dict, memory-mapped where possible (CPU).
 
     A pickle that needs anything besides tensors and plain containers (a class, a function) is
-    refused by ``weights_only=True``: one ZooError line, and nothing from the file runs.
+    refused by ``weights_only=True``: one ZooError line, and nothing from the file runs. ``stubs``
+    names classes (``"package.module.Class"``) a format is known to pickle beside its weights (a
+    training config object): they are admitted as inert stand-ins of ours that only hold attributes,
+    never the real class. ``key`` picks the state dict out of a checkpoint dict (e.g. ``"avgG"``).
     """
-    import torch
-
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -55,15 +56,32 @@ def read_tensors(path: Path) -> Mapping[str, Any]:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError) as exc:
             raise ZooError(f"{path} is not a valid safetensors file ({str(exc).splitlines()[0]})") from None
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError as exc:  # not a zip archive: old-style pickles cannot be memory-mapped
-        if "mmap" not in str(exc) and "zip" not in str(exc):
-            raise ZooError(f"{path} is not a readable checkpoint ({_first_line(exc)})") from None
-        obj = _load_pickle(path)
-    except Exception as exc:  # noqa: BLE001 - UnpicklingError and friends: refuse, never retry unsafely
-        raise _refused(path, exc) from None
+    obj = read_checkpoint(path, stubs)
+    if key is not None:
+        if not isinstance(obj, dict) or key not in obj:
+            raise ZooError(f"{path} has no {key!r} entry (not the checkpoint layout this format expects)")
+        obj = obj[key]
     return _state_dict_of(obj, path)
+
+
+def read_checkpoint(path: Path, stubs: tuple[str, ...] = ()) -> Any:
+    """``torch.load(weights_only=True)`` of ``path`` on the CPU, with ``stubs`` admitted as inert classes."""
+    import torch
+
+    classes = []
+    for full in stubs:
+        module, _, name = full.rpartition(".")
+        classes.append(type(name, (), {"__module__": module, "__qualname__": name,
+                                       "__doc__": f"an inert stand-in for {full}: attributes only"}))
+    with torch.serialization.safe_globals(classes):
+        try:
+            return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:  # not a zip archive: old-style pickles cannot be memory-mapped
+            if "mmap" not in str(exc) and "zip" not in str(exc):
+                raise ZooError(f"{path} is not a readable checkpoint ({_first_line(exc)})") from None
+            return _load_pickle(path)
+        except Exception as exc:  # noqa: BLE001 - UnpicklingError and friends: refuse, never retry unsafely
+            raise _refused(path, exc) from None
 
 
 def _load_pickle(path: Path) -> Any:
