@@ -84,6 +84,18 @@ def read_checkpoint(path: Path, stubs: tuple[str, ...] = ()) -> Any:
             raise _refused(path, exc) from None
 
 
+def entry_state(obj: Any, path: Path, keys: tuple[str, ...], marker: str, what: str) -> dict[str, Any]:
+    """The first of ``keys`` in a checkpoint dict holding a state dict with tensor ``marker`` (or ``obj``
+    itself when it is that state dict); else a ZooError saying the file is not ``what``."""
+    import torch
+
+    if isinstance(obj, dict) and marker not in obj:
+        obj = next((obj[k] for k in keys if isinstance(obj.get(k), dict) and obj[k]), None)
+    if not isinstance(obj, dict) or marker not in obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ZooError(f"{path} is not {what} (no {'/'.join(keys)} weights with {marker})")
+    return obj
+
+
 def _load_pickle(path: Path) -> Any:
     import torch
 

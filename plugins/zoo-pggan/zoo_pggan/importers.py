@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import load_checked, read_checkpoint, write_model
+from zoo_core.importing import entry_state, load_checked, read_checkpoint, write_model
 
 STUBS = ("models.utils.config.BaseConfig",)
 # the files their hubconf.py downloads: name -> (resolution, dataset)
@@ -43,14 +43,7 @@ def detect(path: Path) -> bool:
 
 def generator_state(obj: Any, path: Path) -> dict[str, Any]:
     """The averaged (else the raw) generator's state dict in a hub checkpoint, or a bare one."""
-    import torch
-
-    if isinstance(obj, dict) and "formatLayer.module.weight" not in obj:
-        obj = obj.get("avgG") or obj.get("netG")
-    if not isinstance(obj, dict) or "formatLayer.module.weight" not in obj \
-            or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ZooError(f"{path} is not a pytorch_GAN_zoo PGAN checkpoint (no avgG/netG generator weights)")
-    return obj
+    return entry_state(obj, path, ("avgG", "netG"), "formatLayer.module.weight", "a pytorch_GAN_zoo PGAN checkpoint")
 
 
 def zoo_config(state: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
