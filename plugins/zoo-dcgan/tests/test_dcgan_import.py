@@ -49,3 +49,23 @@ def test_other_files_are_refused(tmp_path):
     torch.save({"netG": {"x": torch.zeros(1)}}, tmp_path / "g.pth")
     with pytest.raises(ZooError, match="not a pytorch_GAN_zoo DCGAN checkpoint"):
         convert(tmp_path / "g.pth", tmp_path / "o", format="pytorch-gan-zoo-dcgan")
+
+
+def test_converted_model_samples_and_fine_tunes(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from zoo_core.cli import main
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # where on-the-fly conversions go
+    path = tmp_path / "DCGAN_fashionGen-1d67302.pth"
+    torch.save({"avgG": fill(SHAPES)}, path)
+    grid = tmp_path / "grid.png"
+    main(["sample", str(path), "--n", "4", "--out", str(grid), "--device", "cpu"])  # converted on the fly
+    assert grid.is_file()
+    folder = convert(path, tmp_path / "zoo")
+    run = tmp_path / "run"
+    main(["train", "dcgan", "--init", str(folder), "--data", "builtin:shapes", "--steps", "1", "--batch-size", "4",
+          "--out", str(run), "--no-progress", "--device", "cpu", "--sample-every", "100"])
+    tuned, source = load_file(run / "final" / "model.safetensors"), load_file(folder / "model.safetensors")
+    assert tuned.keys() == source.keys()
+    assert json.loads((run / "final" / "config.json").read_text())["config"]["channels"] == 4

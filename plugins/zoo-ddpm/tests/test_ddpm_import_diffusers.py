@@ -73,7 +73,10 @@ def test_denoiser_equals_unet2dmodel(config, tmp_path):
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
-def test_pipeline_layout_bin_weights_and_schedule(tmp_path):
+def test_pipeline_layout_bin_weights_and_schedule(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # where on-the-fly conversions go
     unet = _unet(CIFAR10, seed=3)
     src = _save(unet, tmp_path / "src", {"variance_type": "fixed_small"}, pipeline=True)
     weights = src / "unet" / "diffusion_pytorch_model.safetensors"
