@@ -49,10 +49,11 @@ def test_output_and_reverse_step_equal_the_original_code(name, tmp_path):
 @pytest.mark.parametrize("release", sorted(json.loads((DATA / "improved_diffusion_release_keys.json").read_text())))
 def test_every_key_of_the_released_networks_maps(release):
     """The README's flags for each release build a zoo network whose every tensor one release tensor fills."""
-    from zoo_core.config import build
     from zoo_iddpm.config import IDDPMConfig
     from zoo_iddpm.importers import convert_state, flags_for, zoo_config
     from zoo_iddpm.model import IDDPM
+
+    from zoo_core.config import build
 
     shapes = json.loads((DATA / "improved_diffusion_release_keys.json").read_text())[release]
     cfg = build(IDDPMConfig, zoo_config(flags_for(Path(release + ".pt"), {})))
