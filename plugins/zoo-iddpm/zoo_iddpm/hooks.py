@@ -49,6 +49,6 @@ def register_importers(register):
 def register_pretrained(register):
     for name, (res, dataset, flags) in RELEASES.items():
         register(PretrainedSpec(
-            name=name, summary=f"improved-diffusion release, {dataset}", model="iddpm", format="improved-diffusion",
+            name=f"{name}.pt", summary=f"improved-diffusion release, {dataset}", model="iddpm", format="improved-diffusion",
             source=URL.format(name), paper=PAPER, res=res, dataset=dataset, license="mit (improved-diffusion)",
             options=tuple(sorted(flags.items()))))
