@@ -8,6 +8,7 @@ dataclass default < the model's ``TRAIN_DEFAULTS`` < ``--preset`` < ``--config F
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import sys
 import types
@@ -24,7 +25,25 @@ else:  # pragma: no cover
 
 
 def opt(default: Any, help: str, **meta: Any) -> Any:
-    """A dataclass field with help text and optional ``min``/``max`` bounds."""
+    """A config dataclass field with help text and optional bounds: one definition, one CLI flag.
+
+    Args:
+        default: the default value (a tuple for sequences; None for an optional field).
+        help: the help text shown by ``zoo train NAME --help`` and ``zoo info NAME``.
+        **meta: ``min``/``max`` bounds, ``aliases`` (extra flags), ``cli=False`` to hide it.
+
+    Returns:
+        A ``dataclasses.field``.
+
+    Example:
+        >>> import dataclasses
+        >>> from zoo_core import opt
+        >>> @dataclasses.dataclass
+        ... class MyConfig:
+        ...     res: int = opt(32, "image size", min=8)
+        >>> MyConfig().res, dataclasses.fields(MyConfig)[0].metadata["min"]
+        (32, 8)
+    """
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for sequence defaults")
     return dataclasses.field(default=default, metadata={"help": help, **meta})
@@ -58,14 +77,18 @@ def type_name(tp: Any) -> str:
     return name + ("?" if optional else "")
 
 
-def coerce(cls: type, name: str, value: Any, source: str = "") -> Any:
-    """Convert ``value`` (from a file or the command line) to the field's type, or raise ZooError."""
+def coerce(cls: type, name: str, value: Any, source: str = "", python: bool = False) -> Any:
+    """Convert ``value`` (from a file or the command line) to the field's type, or raise ZooError.
+
+    Errors name the option as a flag (``--grad-clip``), or as the Python argument with ``python=True``.
+    """
     tp, optional = _strip_optional(field_type(cls, name))
     where = f" in {source}" if source else ""
-    flag = "--" + name.replace("_", "-")
+    flag = name if python else "--" + name.replace("_", "-")
+    given = value
 
     def fail(expected: str) -> ZooError:
-        return ZooError(f"{flag}{where}: expected {expected}, got {value!r}")
+        return ZooError(f"{flag}{where}: expected {expected}, got {given!r}")
 
     if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "")):
         if optional:
@@ -114,13 +137,15 @@ def coerce(cls: type, name: str, value: Any, source: str = "") -> Any:
     return out
 
 
-def build(cls: type, values: dict[str, Any], source: str = "") -> Any:
+def build(cls: type, values: dict[str, Any], source: str = "", python: bool = False) -> Any:
     """Instantiate ``cls`` from raw values; ``__post_init__`` ValueErrors become ZooErrors."""
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ZooError(f"unknown option(s) {', '.join(sorted(unknown))}{' in ' + source if source else ''}")
-    typed = {k: coerce(cls, k, v, source) for k, v in values.items()}
+        close = [m for k in sorted(unknown) for m in difflib.get_close_matches(k, known, n=1)]
+        hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+        raise ZooError(f"unknown option(s) {', '.join(sorted(unknown))}{' in ' + source if source else ''}{hint}")
+    typed = {k: coerce(cls, k, v, source, python) for k, v in values.items()}
     try:
         return cls(**typed)
     except ValueError as exc:

@@ -31,7 +31,24 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 def save_pretrained(model, directory: str | Path, components: dict[str, Any] | None = None,
                     card: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` (and named extra ``components``: modules) in the zoo format."""
+    """Write ``model`` (and named extra ``components``: modules) in the zoo format.
+
+    Args:
+        model: a zoo model (anything with ``zoo_name``, ``config`` and a ``state_dict``).
+        directory: the folder to write (created if needed).
+        components: extra named modules saved as ``<name>.safetensors`` (a GAN's discriminator).
+        card: model-card options (dataset, metrics, ...) for README.md.
+
+    Returns:
+        The folder, as a ``Path``.
+
+    Example:
+        >>> import tempfile
+        >>> from zoo_core import create_model, save_pretrained
+        >>> folder = save_pretrained(create_model("dcgan", res=16, channels=4), tempfile.mkdtemp())
+        >>> (folder / "model.safetensors").is_file()
+        True
+    """
     from safetensors.torch import save_model
 
     from .plugins import registry
@@ -224,11 +241,25 @@ def _push_files(folder: Path) -> list[str]:
 def push_to_hub(src_or_model, repo_id: str, private: bool = False, token: str | None = None,
                 commit_message: str | None = None, revision: str | None = None,
                 card: dict[str, Any] | None = None):
-    """Publish a saved model to the Hub in one commit; returns huggingface_hub's ``CommitInfo``.
+    """Publish a saved model to the Hub in one commit.
 
-    ``src_or_model`` is a saved-model folder, a run folder (its ``final/`` is pushed) or a model
-    object (saved to a temporary folder first, with ``card`` options). The repo is created if needed
-    (``private`` applies only then); ``revision`` names a branch, created from main if missing.
+    The repo is created if needed (``private`` applies only then).
+
+    Args:
+        src_or_model: a saved-model folder, a run folder (its ``final/`` is pushed) or a model object
+            (saved to a temporary folder first, with ``card`` options).
+        repo_id: ``"owner/name"``.
+        private: create the repo private.
+        token: a Hub token with write access (default: ``HF_TOKEN`` / the saved login).
+        commit_message: the commit's message.
+        revision: a branch, created from main if missing.
+        card: model-card options when pushing a model object.
+
+    Returns:
+        huggingface_hub's ``CommitInfo``.
+
+    Example:
+        >>> push_to_hub("runs/ddpm-shapes", "me/ddpm-shapes")  # doctest: +SKIP
     """
     if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
         raise ZooError(f"--repo expects a Hub repo id like 'you/name', got {repo_id!r}")
@@ -310,11 +341,37 @@ def build_model(spec, values: dict, device=None):
     return model.to(device) if device is not None else model
 
 
-def from_pretrained(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
-                    token: str | None = None, local_files_only: bool = False, device=None):
-    """Load a saved model from a folder, a run folder or a Hub repo id, ready to ``generate``."""
-    from .device import pick_device
+def from_pretrained(src: str | Path, *, device: Any = None, torch_dtype: Any = None, revision: str | None = None,
+                    cache_dir: str | None = None, local_files_only: bool = False, token: str | None = None) -> Any:
+    """Load a saved model from a folder, a run folder or a Hub repo id, ready to ``generate``.
 
+    Args:
+        src: a saved-model folder, a run folder (its ``final/``), a Hub repo id ``"owner/name"``
+            (or ``"hf://owner/name"``).
+        device: ``"auto"`` (default: cuda > mps > cpu), ``"cpu"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``.
+        torch_dtype: a floating dtype such as ``torch.bfloat16`` to cast the weights to; ``generate``
+            honours it (noise stays float32).
+        revision: a Hub branch, tag or commit.
+        cache_dir: the Hub cache folder (default: huggingface_hub's).
+        local_files_only: use the Hub cache only, never the network.
+        token: a Hub token for private repos (default: ``HF_TOKEN`` / the saved login).
+
+    Returns:
+        The model (a ``torch.nn.Module`` of the family's class), in eval mode.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from zoo_core import create_model, from_pretrained
+        >>> folder = create_model("dcgan", res=16, z_dim=4, channels=4).save_pretrained(
+        ...     tempfile.mkdtemp())
+        >>> model = from_pretrained(folder, device="cpu", torch_dtype=torch.bfloat16)
+        >>> model.dtype, model.generate(2, seed=0).dtype
+        (torch.bfloat16, torch.float32)
+    """
+    from .device import pick_device
+    from .modeling import check_dtype
+
+    dtype = check_dtype(torch_dtype)
     directory = resolve(src, revision, cache_dir, token, local_files_only)
     spec, record = read_config(directory)
     dev = pick_device(device or "auto") if isinstance(device, (str, type(None))) else device
@@ -324,7 +381,8 @@ def from_pretrained(src: str | Path, revision: str | None = None, cache_dir: str
         raise ZooError(f"{directory} has no model.safetensors (zoo loads safetensors weights only and never "
                        "unpickles .bin/.pt files)")
     _load_weights(model, weights, f"the {spec.name} config")
-    return model.to(dev).eval()
+    model = model.to(dev) if dtype is None else model.to(device=dev, dtype=dtype)
+    return model.eval()
 
 
 def _load_weights(module, path: Path, what: str) -> None:

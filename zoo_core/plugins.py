@@ -98,4 +98,14 @@ def state() -> PluginState:
 
 
 def registry() -> Registry:
+    """The process-wide registry of everything the installed plugins provide (loaded on first use).
+
+    Returns:
+        The :class:`~zoo_core.registry.Registry`; ``names(kind)`` lists, ``model(name)`` etc. look up.
+
+    Example:
+        >>> from zoo_core import get_registry
+        >>> "ddpm" in get_registry().names("model")
+        True
+    """
     return state().registry

@@ -23,11 +23,12 @@ import torch
 
 from zoo_core.errors import ZooError
 from zoo_core.generation import batched, progress_bar, sampler_fn
+from zoo_core.modeling import ZooModelMixin
 
 from .latent import seed_latent, slerp
 
 
-class GANGenerator:
+class GANGenerator(ZooModelMixin):
     """Mixin: sampling and interpolation on top of ``latent_shape`` and ``synthesize``."""
 
     latent_shape: tuple[int, ...]
@@ -53,8 +54,7 @@ class GANGenerator:
         with progress_bar(progress, -(-n // bs), f"{name} sampling") as bar:
             def one(k: int, g: torch.Generator) -> torch.Tensor:
                 images = fn(self, k, generator=g, steps=steps, truncation=truncation, **condition)
-                if bar.bar is not None:
-                    bar.bar.advance(bar.task)
+                bar.advance()
                 return images
 
             return batched(n, bs, seed, one)

@@ -52,7 +52,7 @@ def test_generate_is_seeded_and_checks_options():
         model.generate(1, sampler="euler")
     with pytest.raises(ZooError, match="not class-conditional"):
         model.generate(1, label=1)
-    with pytest.raises(ZooError, match="--steps must be between"):
+    with pytest.raises(ZooError, match=r"steps \(--steps\) must be between"):
         model.generate(1, steps=500)
 
 

@@ -13,6 +13,7 @@ from torch import nn
 from zoo_core.errors import ZooError
 from zoo_core.gan.latent import seed_latent, slerp
 from zoo_core.generation import batched, progress_bar, sampler_fn
+from zoo_core.modeling import ZooModelMixin, unexpected_arguments
 
 from .conditioning import ConditioningAugmentation, TextStandardizer
 from .config import StackGANConfig
@@ -36,7 +37,7 @@ def as_prompts(prompt: str | list[str] | tuple[str, ...] | None) -> list[str] | 
     return prompts
 
 
-class StackGAN(nn.Module):
+class StackGAN(ZooModelMixin, nn.Module):
     """A text-to-image GAN; ``generate(n, prompt=...)`` returns images in [-1, 1] at ``config.res``."""
 
     zoo_name = "stackgan"
@@ -170,7 +171,7 @@ class StackGAN(nn.Module):
         ``stage=1`` returns the Stage-I images of a two-stage model.
         """
         if kwargs:
-            raise ZooError(f"{self.zoo_name} does not take {', '.join('--' + k for k in kwargs)}")
+            raise unexpected_arguments(self, kwargs)
         name, fn = sampler_fn(self, sampler)
         prompts = as_prompts(prompt)
         if prompts is not None:
@@ -184,8 +185,7 @@ class StackGAN(nn.Module):
             done[0] += k
             images = fn(self, k, generator=g, steps=steps, progress=bar, prompt=batch_prompts,
                         truncation=truncation, stage=stage)
-            if bar.bar is not None:
-                bar.bar.advance(bar.task)
+            bar.advance()
             return images
 
         was_training = self.training
@@ -201,7 +201,7 @@ class StackGAN(nn.Module):
                     truncation: float | None = None, **kwargs) -> torch.Tensor:
         """Images along the great circle between the latents of two seeds, for one fixed caption and CA draw."""
         if kwargs:
-            raise ZooError(f"{self.zoo_name} --interpolate does not take {', '.join('--' + k for k in kwargs)}")
+            raise unexpected_arguments(self, kwargs, "interpolate")
         prompts = as_prompts(prompt)
         if prompts is not None:
             self.text.check(prompts)
