@@ -27,6 +27,8 @@ _LAZY = {
     "hookimpl": "zoo_core.hookspecs",
     "registry": "zoo_core.plugins",
     "opt": "zoo_core.config",
+    "train": "zoo_core.training",
+    "load_run_config": "zoo_core.training",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -43,27 +42,10 @@ def _train_command(spec) -> click.Command:
     params += click_options(TrainConfig, train_defaults)
 
     def run(preset: str | None, config_file: str | None, **values: Any) -> None:
-        from .config import layer, read_file
-        from .engine import Engine
+        from .training import train
 
-        if preset is not None and preset not in presets:
-            raise ZooError(f"unknown preset {preset!r} for {spec.name} (available: {', '.join(presets) or 'none'})")
-        layers: list[tuple[str, dict]] = [("the model's training defaults", dict(train_defaults))]
-        out = values.get("out")
-        saved = Path(out).expanduser() / "config.json" if out else None
-        if saved and saved.is_file():
-            rec = json.loads(saved.read_text())
-            if rec.get("zoo_model") == spec.name:
-                merged = {**rec.get("config", {}), **rec.get("data", {}), **rec.get("train", {})}
-                merged.pop("resume", None)
-                layers.append((str(saved), merged))
-        if preset:
-            layers.append((f"preset {preset}", presets[preset]))
-        if config_file:
-            layers.append((config_file, read_file(config_file)))
-        layers.append(("the command line", explicit(values, [model_cls, DataConfig, TrainConfig])))
-        cfgs = layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
-        Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"]).run_training()
+        train(spec, preset=preset, config=config_file, source="the command line",
+              **explicit(values, [model_cls, DataConfig, TrainConfig]))
 
     doc = f"Train {spec.name}: {spec.summary}"
     return click.Command(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
