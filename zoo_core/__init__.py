@@ -35,6 +35,8 @@ _LAZY = {
     "hookimpl": "zoo_core.hookspecs",
     "get_registry": "zoo_core.plugins:registry",  # not ``registry``: that name is the submodule
     "opt": "zoo_core.config",
+    "train": "zoo_core.training",
+    "load_run_config": "zoo_core.training",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -43,27 +42,10 @@ def _train_command(spec) -> click.Command:
     params += click_options(TrainConfig, train_defaults)
 
     def run(preset: str | None, config_file: str | None, **values: Any) -> None:
-        from .config import layer, read_file
-        from .engine import Engine
+        from .training import train
 
-        if preset is not None and preset not in presets:
-            raise ZooError(f"unknown preset {preset!r} for {spec.name} (available: {', '.join(presets) or 'none'})")
-        layers: list[tuple[str, dict]] = [("the model's training defaults", dict(train_defaults))]
-        out = values.get("out")
-        saved = Path(out).expanduser() / "config.json" if out else None
-        if saved and saved.is_file():
-            rec = json.loads(saved.read_text())
-            if rec.get("zoo_model") == spec.name:
-                merged = {**rec.get("config", {}), **rec.get("data", {}), **rec.get("train", {})}
-                merged.pop("resume", None)
-                layers.append((str(saved), merged))
-        if preset:
-            layers.append((f"preset {preset}", presets[preset]))
-        if config_file:
-            layers.append((config_file, read_file(config_file)))
-        layers.append(("the command line", explicit(values, [model_cls, DataConfig, TrainConfig])))
-        cfgs = layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
-        Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"]).run_training()
+        train(spec, preset=preset, config=config_file, source="the command line",
+              **explicit(values, [model_cls, DataConfig, TrainConfig]))
 
     doc = f"Train {spec.name}: {spec.summary}"
     return click.Command(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
@@ -114,6 +96,8 @@ def list_models(as_json: bool) -> None:
     broken = [p for p in st.plugins if p.error]
     if broken:
         con.print(f"[yellow]{len(broken)} plugin(s) failed to load; see `zoo plugins`[/]")
+    if st.registry.clashes():
+        con.print(f"[yellow]{len(st.registry.clashes())} name(s) claimed by two plugins; see `zoo plugins`[/]")
 
 
 @cli.command()
@@ -172,6 +156,10 @@ def plugins() -> None:
     con.print(table)
     for p in broken:
         con.print(f"[red]{p.distribution} ({p.name}):[/] {p.error}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    for line in state().registry.clashes() + COMMAND_CLASHES:  # plugin-given names: escaped
+        con.print(f"[yellow]name clash:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _add_core_commands() -> None:
@@ -183,26 +171,34 @@ def _add_core_commands() -> None:
 _add_core_commands()
 
 
-def _add_plugin_commands() -> None:
+def _add_plugin_commands() -> list[str]:
+    """Add the commands plugins offered; a name taken by the core or by two plugins is refused (one line each)."""
+    from collections import defaultdict
+
     from .plugins import state
 
-    st = state()
-    for info_ in st.plugins:
-        if info_.error:
-            continue
-        module = st.manager.get_plugin(info_.name)
-        fn = getattr(module, "register_commands", None)
-        if fn is None:
-            continue
-        try:
-            fn(cli=cli)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
-            info_.error = f"register_commands: {exc}"
+    offers = defaultdict(list)
+    for owner, cmd in state().commands:
+        offers[cmd.name].append((owner, cmd))
+    clashes = []
+    for name, claims in sorted(offers.items()):
+        who = " and ".join(sorted(o.distribution for o, _ in claims))
+        if name in cli.commands and not any(cmd is cli.commands[name] for _, cmd in claims):
+            clashes.append(f"command {name!r} of {who} is a core command; the core keeps it")
+        elif len(claims) > 1:
+            clashes.append(f"command {name!r} is registered by both {who}, so neither provides it; "
+                           "uninstall one of them")
+        else:
+            cli.add_command(claims[0][1])
+    return clashes
+
+
+COMMAND_CLASHES: list[str] = []  # filled by main(); shown by `zoo plugins`
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
-    _add_plugin_commands()
+    COMMAND_CLASHES[:] = _add_plugin_commands()
     try:
         cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:

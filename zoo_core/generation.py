@@ -20,7 +20,7 @@ def sampler_fn(model, name: str | None) -> tuple[str, Callable]:
     from .registry import load_object
 
     reg = registry()
-    spec = reg.tables["model"].get(model.zoo_name)
+    spec = reg.lookup("model", model.zoo_name)
     allowed = spec.samplers if spec else ()
     name = name or (allowed[0] if allowed else None)
     if name is None:

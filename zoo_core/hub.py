@@ -55,7 +55,7 @@ def save_pretrained(model, directory: str | Path, components: dict[str, Any] | N
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    spec = registry().tables["model"].get(model.zoo_name)
+    spec = registry().lookup("model", model.zoo_name)
     files = {"model": "model.safetensors"}
     save_model(model, str(directory / "model.safetensors"), metadata={"format": "pt"})
     for name, module in (components or {}).items():
@@ -324,15 +324,15 @@ def read_config(directory: Path) -> tuple[Any, dict]:
         raise ZooError(f"{directory} uses zoo format {fmt}, newer than this zoo-core understands ({FORMAT}); "
                        "upgrade: pip install -U zoo-core")
     name = record["zoo_model"]
-    table = registry().tables["model"]
-    if name not in table:
+    spec = registry().lookup("model", name)
+    if spec is None:
         dist = record.get("distribution") or f"the plugin that provides {name!r}"
         if isinstance(dist, str) and dist.startswith("zoo-") and dist.replace("-", "").isalnum():
             raise PluginMissingError(f"this model needs {dist}: pip install {dist}")
         raise PluginMissingError(f"this model needs {dist}, which is not installed")
     if not isinstance(record.get("config", {}), dict):
         raise ZooError(f"{directory}/config.json: 'config' must be an object")
-    return table[name], record
+    return spec, record
 
 
 def build_model(spec, values: dict, device=None):

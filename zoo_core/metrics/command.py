@@ -20,8 +20,8 @@ def _list_table() -> None:
     table = Table(title="metrics (--metrics) and feature extractors (--extractor)")
     for col in ("kind", "name", "plugin", "summary"):
         table.add_column(col)
-    for spec in sorted(reg.tables["metric"].values(), key=lambda s: (getattr(s, "kind", "metric"), s.name)):
-        table.add_row(getattr(spec, "kind", "metric"), spec.name, f"{spec.distribution} {spec.version}", spec.summary)
+    for spec in reg.specs("extractor") + reg.specs("metric"):
+        table.add_row(spec.kind, spec.name, f"{spec.distribution} {spec.version}", spec.summary)
     Console().print(table)
 
 
