@@ -325,7 +325,7 @@ def unexpected_arguments(model: Any, kwargs: dict[str, Any], what: str = "genera
     """
     from .plugins import registry
 
-    spec = registry().tables["model"].get(model.zoo_name)
+    spec = registry().lookup("model", model.zoo_name)
     conditioning = spec.conditioning if spec else "none"
     names = sorted(kwargs)
     if names == ["label"] and conditioning == "text":

@@ -33,6 +33,19 @@ def load_run_config(run_dir: str | Path) -> dict[str, Any] | None:
 
     The record holds ``zoo_model`` and the resolved options under ``config`` (model), ``data`` and
     ``train``. A file that is not a JSON object is a ZooError naming the file.
+
+    Args:
+        run_dir: a run folder or a saved-model folder.
+
+    Returns:
+        The record as a dict, or None when the folder has no config.json.
+
+    Example:
+        >>> import tempfile
+        >>> from zoo_core import create_model, load_run_config
+        >>> folder = create_model("dcgan", res=16, channels=4).save_pretrained(tempfile.mkdtemp())
+        >>> load_run_config(folder)["zoo_model"], load_run_config(tempfile.mkdtemp())
+        ('dcgan', None)
     """
     path = Path(run_dir).expanduser() / RUN_CONFIG
     if not path.is_file():
@@ -117,5 +130,20 @@ def train(name: str | ModelSpec, *, preset: str | None = None, config: str | Pat
     ``options`` are the ``zoo train NAME`` flags as keyword arguments (``data="builtin:shapes"``,
     ``out="runs/x"``, ``steps=100``, ``res=32``...). Re-running with the same ``out`` and ``resume=True``
     continues the run from its newest checkpoint. The finished model is in ``<run>/final``.
+
+    Args:
+        name: a model name from ``zoo list`` (or its ModelSpec).
+        preset: a named recipe of the model (``zoo info NAME``).
+        config: a TOML or JSON file of options (a run's or a saved model's config.json works too).
+        callbacks: functions called with the engine after every step.
+        source: how errors name the options' origin.
+        **options: the ``zoo train NAME`` flags by their Python names.
+
+    Returns:
+        The run folder, as a ``Path``.
+
+    Example:
+        >>> run = train("dcgan", data="builtin:shapes", out="runs/dcgan-shapes", steps=200)  # doctest: +SKIP
+        >>> from_pretrained(run).generate(16, seed=0)  # doctest: +SKIP
     """
     return engine(name, preset=preset, config=config, callbacks=callbacks, source=source, **options).run_training()
