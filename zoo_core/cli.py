@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .errors import ZooError
-from .options import click_options, describe, explicit
+from .options import SectionedCommand, click_options, explicit
 
 
 def _console(stderr: bool = False):
@@ -27,6 +27,7 @@ def _registry():
 # ------------------------------------------------------------------ train
 def _train_command(spec) -> click.Command:
     from .data import DataConfig
+    from .train_config import SECTIONS as TRAIN_SECTIONS
     from .train_config import TrainConfig
 
     model_cls = spec.load_config_class()
@@ -36,19 +37,28 @@ def _train_command(spec) -> click.Command:
         click.Option(["--preset"], type=click.Choice(sorted(presets)) if presets else click.STRING, default=None,
                      help="a named recipe (see `zoo info NAME`); explicit flags override it"),
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False), default=None,
-                     help="TOML or JSON file of options; explicit flags override it"),
+                     help="TOML or JSON file of options (a run's or saved model's config.json too); "
+                          "explicit flags override it"),
+        click.Option(["--print-config"], is_flag=True, default=False,
+                     help="print the resolved options as TOML (for --config) and exit without training"),
     ]
-    params += click_options(model_cls) + click_options(DataConfig, train_defaults)
-    params += click_options(TrainConfig, train_defaults)
+    params += click_options(model_cls, section="model") + click_options(DataConfig, train_defaults, section="data")
+    params += click_options(TrainConfig, train_defaults, sections=TRAIN_SECTIONS)
 
-    def run(preset: str | None, config_file: str | None, **values: Any) -> None:
-        from .training import train
+    def run(preset: str | None, config_file: str | None, print_config: bool, **values: Any) -> None:
+        from .training import resolve_configs, train
 
-        train(spec, preset=preset, config=config_file, source="the command line",
-              **explicit(values, [model_cls, DataConfig, TrainConfig]))
+        options = explicit(values, [model_cls, DataConfig, TrainConfig])
+        if print_config:
+            from .config import to_toml
+
+            cfgs = resolve_configs(spec, options, preset=preset, config=config_file, source="the command line")
+            click.echo(to_toml(cfgs), nl=False)
+            return
+        train(spec, preset=preset, config=config_file, source="the command line", **options)
 
     doc = f"Train {spec.name}: {spec.summary}"
-    return click.Command(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
+    return SectionedCommand(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
 
 
 class TrainGroup(click.Group):
@@ -101,48 +111,18 @@ def list_models(as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
-def info(name: str) -> None:
-    """A model's options (types, defaults, help), presets, samplers and paper."""
-    from rich.table import Table
-
-    from .data import DataConfig
-    from .train_config import TrainConfig
-
-    spec = _registry().model(name)
-    cls = spec.load_config_class()
-    defaults = getattr(cls, "TRAIN_DEFAULTS", {})
-    con = _console()
-    con.print(f"[bold]{spec.name}[/] ({spec.family}, conditioning: {spec.conditioning}) "
-              f"from {spec.distribution} {spec.version}\n{spec.summary}")
-    if spec.paper:
-        con.print(f"paper: {spec.paper}")
-    con.print(f"samplers: {', '.join(spec.samplers) or 'built in'}")
-    for title, c, d in (("model options", cls, {}), ("data options", DataConfig, defaults),
-                        ("training options", TrainConfig, defaults)):
-        table = Table(title=title, title_justify="left")
-        for col in ("option", "type", "default", "help"):
-            table.add_column(col)
-        for row in describe(c, d):
-            table.add_row(*row)
-        con.print(table)
-    presets = getattr(cls, "PRESETS", {})
-    if presets:
-        table = Table(title="presets (--preset NAME)", title_justify="left")
-        table.add_column("preset")
-        table.add_column("settings")
-        for pname, values in presets.items():
-            table.add_row(pname, " ".join(f"--{k.replace('_', '-')} {v}" for k, v in values.items()))
-        con.print(table)
-
-
-@cli.command()
-def plugins() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
+def plugins(as_json: bool) -> None:
     """Installed plugin distributions, their hooks and load errors."""
     from rich.table import Table
 
     from .plugins import state
 
+    if as_json:
+        rows = [{"entry_point": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
+                 "hooks": list(p.hooks), "error": p.error or None} for p in state().plugins]
+        click.echo(json.dumps({"plugins": rows, "clashes": state().registry.clashes() + COMMAND_CLASHES}, indent=2))
+        return
     table = Table(title="zoo plugins")
     for col in ("entry point", "distribution", "version", "hooks", "status"):
         table.add_column(col)

@@ -157,8 +157,19 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML or JSON config file into a flat dict (top-level tables are merged)."""
+#: Keys of a run's or a saved model's config.json that are not options (see zoo_core.training).
+RECORD_KEYS = ("zoo_model", "zoo_format", "distribution", "version", "files")
+#: Options of a run record that belong to that run only: a new run given its config does not inherit them.
+RUN_ONLY = ("out", "resume")
+
+
+def read_file(path: str | Path, model: str | None = None) -> dict[str, Any]:
+    """Read a TOML or JSON config file into a flat dict (top-level tables are merged).
+
+    A run's or a saved model's ``config.json`` is accepted too: its bookkeeping keys are dropped,
+    and so are ``out`` and ``resume`` (a new run does not continue the old one); with ``model`` given,
+    a record of another model is an error.
+    """
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"config file {path} does not exist")
@@ -169,13 +180,45 @@ def read_file(path: str | Path) -> dict[str, Any]:
         raise ZooError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
     if not isinstance(data, dict):
         raise ZooError(f"config file {path} must hold a table of options")
+    record = "zoo_model" in data
+    if record and model is not None and data["zoo_model"] != model:
+        raise ZooError(f"config file {path} is for {data['zoo_model']!r}, not {model!r}: "
+                       f"use `zoo train {data['zoo_model']} --config {path}`")
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict) and key in ("model", "train", "data", "config"):
             flat.update(value)
-        else:
+        elif not (record and key in RECORD_KEYS):
             flat[key] = value
+    if record:
+        for key in RUN_ONLY:
+            flat.pop(key, None)
     return {k.replace("-", "_"): v for k, v in flat.items()}
+
+
+def to_toml(sections: dict[str, Any]) -> str:
+    """Config dataclasses as a TOML file that :func:`read_file` reads back to the same values.
+
+    ``sections`` maps a table name (``model``, ``data``, ``train``) to a config; None is written as
+    ``"none"``, which every optional option accepts.
+    """
+    def value(v: Any) -> str:
+        if v is None:
+            return '"none"'
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)  # inf and nan are TOML too
+        if isinstance(v, (tuple, list)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+    lines = []
+    for name, cfg in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {value(v)}" for k, v in dataclasses.asdict(cfg).items()]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def layer(classes: dict[str, type], layers: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

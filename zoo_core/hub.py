@@ -120,13 +120,13 @@ def _local(path: Path) -> Path:
 
 def resolve(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
             token: str | None = None, local_files_only: bool = False) -> Path:
-    """A local saved-model folder for ``src``: a folder, a run folder, or a Hub repo id."""
-    path = Path(src).expanduser()
-    if path.is_dir():
-        return _local(path)
-    if not REPO_ID.match(str(src)):
-        raise ZooError(f"{src} does not exist (expected a run folder, a saved-model folder or a repo id)")
-    return download(str(src), revision, cache_dir, token, local_files_only)
+    """A local saved-model folder for ``src``: a folder, a run folder, or a Hub repo id (see zoo_core.sources)."""
+    from .sources import classify
+
+    kind, where = classify(src)
+    if kind == "local":
+        return _local(Path(where))
+    return download(str(where), revision, cache_dir, token, local_files_only)
 
 
 def _first_line(exc: BaseException) -> str:

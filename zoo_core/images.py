@@ -44,15 +44,6 @@ def save_folder(images, folder: str | Path, start: int = 0) -> list[Path]:
     return out
 
 
-def save_images(images, out: str | Path, nrow: int | None = None) -> Path:
-    """OUT ending in .png/.jpg writes one grid; anything else is a folder of PNGs."""
-    out = Path(out)
-    if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
-        return save_grid(images, out, nrow)
-    save_folder(images, out)
-    return out
-
-
 def save_gif(frames, path: str | Path, duration_ms: int = 80) -> Path:
     """One image per frame (a batch), looping."""
     path = Path(path)

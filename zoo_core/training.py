@@ -85,16 +85,16 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
     unknown preset is a one-line ZooError naming where it came from.
     """
     from .data import DataConfig
-    from .train_config import TrainConfig
+    from .train_config import TrainConfig, check_same_architecture
 
     spec = _spec(name)
     model_cls = spec.load_config_class()
     presets = getattr(model_cls, "PRESETS", {})
     layers: list[tuple[str, dict]] = [("the model's training defaults", dict(getattr(model_cls, "TRAIN_DEFAULTS", {})))]
     out = options.get("out")
-    if out:
-        saved = load_run_config(out)
-        if saved and saved.get("zoo_model") == spec.name:
+    saved = load_run_config(out) if out else None
+    if saved:
+        if saved.get("zoo_model") == spec.name:
             merged = {k: v for s in SECTIONS for k, v in (saved.get(s) or {}).items()}
             merged.pop("resume", None)
             layers.append((str(Path(out).expanduser() / RUN_CONFIG), merged))
@@ -103,9 +103,12 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
             raise ZooError(f"unknown preset {preset!r} for {spec.name} (available: {', '.join(presets) or 'none'})")
         layers.append((f"preset {preset}", presets[preset]))
     if config:
-        layers.append((str(config), config_mod.read_file(config)))
+        layers.append((str(config), config_mod.read_file(config, model=spec.name)))
     layers.append((source, dict(options)))
-    return config_mod.layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
+    cfgs = config_mod.layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
+    if saved and saved.get("zoo_model") == spec.name:
+        check_same_architecture(saved, cfgs["model"], out)
+    return cfgs
 
 
 def engine(name: str | ModelSpec, *, preset: str | None = None, config: str | Path | None = None,

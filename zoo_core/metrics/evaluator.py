@@ -50,10 +50,11 @@ class _Progress:
 
     def __enter__(self):
         if self.enabled:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn())
+                                TimeRemainingColumn(), console=Console(stderr=True))  # stdout: results only
             self.bar.__enter__()
         return self
 
