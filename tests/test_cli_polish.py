@@ -209,3 +209,14 @@ def test_completion_offers_models_samplers_and_presets(monkeypatch, capsys):
     from zoo_iddpm.config import IDDPMConfig
 
     assert set(complete("zoo train iddpm --preset ")) == set(IDDPMConfig.PRESETS)
+
+
+def test_upscaling_the_data_warns_once_as_one_line(toy_spec, image_dir, tmp_path, capsys):
+    code, _, err = run_cli(["train", "toy", "--data", str(image_dir), "--out", str(tmp_path / "r"), "--res", "16",
+                            *FAST], capsys)
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("warning: upscaling")]
+    assert len(lines) == 1 and lines[0].startswith("warning: upscaling: the smallest image is 12px, below the 16px")
+    assert "UserWarning" not in err
+    code, _, err = run_cli(["train", "toy", "--data", str(image_dir), "--out", str(tmp_path / "r8"), *FAST], capsys)
+    assert code == 0 and "warning: upscaling" not in err

@@ -26,19 +26,24 @@ def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | N
 
 @contextmanager
 def warnings_as_lines():
-    """Show the warnings a model raises while sampling as one ``warning:`` line each, not as
-    ``UserWarning`` with a source line (the message is plugin text: escaped before rich prints it)."""
+    """Show Python warnings (a plugin's UserWarning) as one ``warning:`` line each on stderr, once per
+    message, instead of a ``UserWarning`` with a source line; the text is escaped before rich prints it."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
     from rich.console import Console
     from rich.markup import escape
 
-    con = Console(stderr=True)
-    for message in dict.fromkeys(str(w.message) for w in caught):
-        con.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    con, seen = Console(stderr=True), set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if text not in seen:
+            seen.add(text)
+            con.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+    with warnings.catch_warnings():  # the filters stay as they are: only how a warning is shown changes
+        warnings.showwarning = show
+        yield
 
 
 @click.command()
@@ -81,20 +86,19 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts
-    with warnings_as_lines():
-        if interpolate:
-            if not hasattr(model, "interpolate"):
-                raise ZooError(f"{model.zoo_name} does not support --interpolate (GAN models do)")
-            try:
-                a, b = (int(s) for s in interpolate.split(","))
-            except ValueError:
-                raise ZooError(f"--interpolate expects two seeds like 3,7, got {interpolate!r}") from None
-            images = model.interpolate(a, b, frames, **extra)
-            nrow = frames
-        else:
-            images = model.generate(n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size,
-                                    progress=not as_json, **extra)
-            nrow = None
+    if interpolate:
+        if not hasattr(model, "interpolate"):
+            raise ZooError(f"{model.zoo_name} does not support --interpolate (GAN models do)")
+        try:
+            a, b = (int(s) for s in interpolate.split(","))
+        except ValueError:
+            raise ZooError(f"--interpolate expects two seeds like 3,7, got {interpolate!r}") from None
+        images = model.interpolate(a, b, frames, **extra)
+        nrow = frames
+    else:
+        images = model.generate(n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size,
+                                progress=not as_json, **extra)
+        nrow = None
     if plan.kind == "folder":
         files = [str(p) for p in save_folder(images, plan.path)]
     else:
