@@ -1,4 +1,4 @@
-"""What every model's ``generate`` shares: sampler lookup, seeding, batching and a progress bar.
+"""What every model's ``generate`` shares: sampler lookup, seeding, batching, class labels and progress.
 
 Noise is drawn from a CPU ``torch.Generator`` seeded with ``seed`` and moved to the model's
 device, so the same seed gives the same images on any device (up to float rounding) and the
@@ -7,6 +7,7 @@ CLI and ``generate()`` agree.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,20 +32,34 @@ def sampler_fn(model, name: str | None) -> tuple[str, Callable]:
 
 
 class Progress:
-    """A rich progress bar shared by the batches of one ``generate`` call (or a silent stand-in)."""
+    """A rich progress display with any number of tasks, or a silent stand-in when disabled.
 
-    def __init__(self, bar=None, task=None):
-        self.bar, self.task = bar, task
+    The one progress wrapper of the zoo: ``generate`` and samplers (``track`` advances the newest
+    task once per item, e.g. per denoising step) and the evaluator (one task per image stream).
+    """
+
+    def __init__(self, bar=None):
+        self.bar, self.current = bar, None
+
+    def task(self, description: str, total: int | None):
+        """Add a task and make it the one ``track`` and ``advance`` move by default."""
+        self.current = self.bar.add_task(description, total=total) if self.bar is not None else None
+        return self.current
+
+    def advance(self, k: int = 1, task=None) -> None:
+        task = self.current if task is None else task
+        if self.bar is not None and task is not None:
+            self.bar.advance(task, k)
 
     def track(self, seq: Iterable, total: int | None = None) -> Iterator:
         for item in seq:
             yield item
-            if self.bar is not None:
-                self.bar.advance(self.task)
+            self.advance()
 
 
 @contextmanager
-def progress_bar(enabled: bool, total: int, description: str = "sampling"):
+def progress_bar(enabled: bool, total: int | None = None, description: str = "sampling", transient: bool = True):
+    """A :class:`Progress` on stderr (with a first task when ``total`` is given), silent when not ``enabled``."""
     if not enabled:
         yield Progress()
         return
@@ -52,9 +67,75 @@ def progress_bar(enabled: bool, total: int, description: str = "sampling"):
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as RichProgress
 
-    with RichProgress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
-        yield Progress(bar, bar.add_task(description, total=total))
+    with RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=Console(stderr=True), transient=transient) as bar:
+        progress = Progress(bar)
+        if total is not None:
+            progress.task(description, total)
+        yield progress
+
+
+def generate(model, n: int, *, seed: int | None = None, sampler: str | None = None, steps: Any = None,
+             batch_size: int | None = None, progress: bool = False, bar_steps: int | None = None,
+             per_batch: Callable[[int, int, Any], dict] | None = None, eval_mode: bool = False,
+             **sampler_kwargs: Any):
+    """The one sampling loop behind every model's ``generate``: ``n`` images in [-1, 1] as a CPU float tensor.
+
+    Looks up the sampler (the model's first registered one by default), draws batches of
+    ``batch_size`` (default ``min(n, 64)``) from one CPU generator seeded with ``seed``, and calls
+    ``fn(model, k, generator=g, steps=steps, progress=bar, **sampler_kwargs, **per_batch(k, start, g))``.
+    ``per_batch`` gives what changes from batch to batch (class labels drawn from ``g``, the slice of a
+    prompt list). With ``bar_steps`` the sampler advances the bar that many times per batch (denoising
+    steps); without, the bar counts batches and the sampler gets a silent one. ``eval_mode`` samples in eval mode whatever the caller left.
+    """
+    name, fn = sampler_fn(model, sampler)
+    bs = batch_size or min(n, 64)
+    batches = -(-n // bs) if n > 0 else 0
+    total = batches * (bar_steps or 1)
+    described = f"{name} {bar_steps} steps" if bar_steps else f"{name} sampling"
+    done = [0]
+
+    def one(k: int, g) -> Any:
+        extra = per_batch(k, done[0], g) if per_batch else {}
+        images = fn(model, k, generator=g, steps=steps, progress=bar if bar_steps else Progress(),
+                    **sampler_kwargs, **extra)
+        done[0] += k
+        if not bar_steps:
+            bar.advance()
+        return images
+
+    was_training = getattr(model, "training", False)
+    if eval_mode:
+        model.eval()
+    try:
+        with progress_bar(progress, total, described) as bar:
+            return batched(n, bs, seed, one)
+    finally:
+        if eval_mode:
+            model.train(was_training)
+
+
+def class_labels(n: int, label: int | None, num_classes: int, generator, device, model_name: str = "this"):
+    """``n`` class indices for a class-conditional model: ``label`` repeated, or drawn from ``generator``.
+
+    An unconditional model (``num_classes`` 0) returns None and refuses a given ``label``; a label
+    outside ``[0, num_classes)`` is a one-line ZooError.
+    """
+    import torch
+
+    if not num_classes:
+        if label is not None:
+            raise ZooError(f"{model_name} model is not class-conditional; drop --class")
+        return None
+    if label is None:
+        return torch.randint(0, num_classes, (n,), generator=generator).to(device)
+    try:
+        index = None if isinstance(label, bool) else operator.index(label)
+    except TypeError:
+        index = None
+    if index is None or not 0 <= index < num_classes:
+        raise ZooError(f"--class must be an integer between 0 and {num_classes - 1}, got {label!r}")
+    return torch.full((n,), index, dtype=torch.long, device=device)
 
 
 def batched(n: int, batch_size: int | None, seed: int | None,
