@@ -34,21 +34,27 @@ def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | N
 @click.option("--prompts", "prompts_file", type=click.Path(dir_okay=False), default=None,
               help="file of prompts, one per line")
 @click.option("--class", "label", type=int, default=None, help="class index (class-conditional models)")
-@click.option("--truncation", type=float, default=None, help="latent truncation in (0, 1] (GANs)")
+@click.option("--truncation", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="GANs: redraw latent entries beyond this many standard deviations (> 0; smaller: less variety)")
 @click.option("--eta", type=float, default=None, help="DDIM eta (0: deterministic)")
 @click.option("--interpolate", default=None, metavar="A,B",
               help="GANs: slerp between the latents of seeds A and B")
 @click.option("--frames", type=click.IntRange(min=2), default=16, show_default=True, help="with --interpolate")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="an option of this model's generate (e.g. -o stage=1 for stackgan); repeatable")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
 def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation, eta,
-           interpolate, frames, device, revision):
+           interpolate, frames, options, device, revision):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id."""
     from .hub import from_pretrained
     from .images import save_gif, save_grid, save_images
 
     model = from_pretrained(src, revision=revision, device=device)
+    from .generation import model_options
+
     extra = {k: v for k, v in {"label": label, "truncation": truncation, "eta": eta}.items() if v is not None}
+    extra.update(model_options(model, options))
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts

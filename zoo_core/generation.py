@@ -138,6 +138,37 @@ def class_labels(n: int, label: int | None, num_classes: int, generator, device,
     return torch.full((n,), index, dtype=torch.long, device=device)
 
 
+COMMON = ("n", "seed", "sampler", "steps", "batch_size", "progress")  # zoo sample's own flags
+
+
+def model_options(model, items: Iterable[str]) -> dict[str, Any]:
+    """``zoo sample -o KEY=VALUE`` items as keyword arguments for ``model.generate`` (a family's own options).
+
+    Values read as numbers or booleans where they look like one. A key that ``generate`` does not name is
+    a one-line ZooError listing those it does; a model whose ``generate`` takes ``**kwargs`` checks its
+    extra options itself.
+    """
+    import inspect
+
+    from .metrics.specs import parse_value
+
+    params = inspect.signature(model.generate).parameters
+    named = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k not in COMMON]
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise ZooError(f"-o expects KEY=VALUE (e.g. -o truncation=0.7), got {item!r}")
+        if key in COMMON:
+            raise ZooError(f"-o {key}: use zoo sample's own --{key.replace('_', '-')} flag")
+        if key not in named and not open_ended:
+            raise ZooError(f"{model.zoo_name} does not take -o {key} (it takes: {', '.join(named) or 'no options'})")
+        out[key] = parse_value(value)
+    return out
+
+
 def batched(n: int, batch_size: int | None, seed: int | None,
             fn: Callable[[int, Any], Any], default_batch: int = 64):
     """Call ``fn(batch_n, generator)`` over batches and concatenate; one generator for the whole call."""

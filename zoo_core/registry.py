@@ -42,7 +42,7 @@ class ModelSpec:
     family: str
     config: str  # import path of the config dataclass (a module that does not import torch)
     model: str  # import path of the Generator class; ``cls(config)`` builds it
-    trainer: str  # import path of the Trainer class; ``cls(model, config, data_info, device)``
+    trainer: str  # import path of the Trainer class; ``cls(model, config, data_info, train_cfg, device)``
     samplers: tuple[str, ...] = ()
     conditioning: str = "none"  # none | class | text
     paper: str = ""
