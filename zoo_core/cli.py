@@ -198,8 +198,8 @@ COMMAND_CLASHES: list[str] = []  # filled by main(); shown by `zoo plugins`
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
-    COMMAND_CLASHES[:] = _add_plugin_commands()
     try:
+        COMMAND_CLASHES[:] = _add_plugin_commands()
         cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:
         _console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
