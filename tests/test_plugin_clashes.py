@@ -72,7 +72,7 @@ def test_clash_outcome_does_not_depend_on_load_order(site, monkeypatch, reverse)
         "model 'alpha' is registered by both zoo-alpha and zoo-fork; zoo-alpha keeps it "
         "(its distribution is named zoo-alpha)",
         "model 'shared' is registered by both zoo-fork and zoo-other, so neither provides it; "
-        "uninstall one of them",
+        "uninstall one of them or choose one with ZOO_PREFER=shared=DISTRIBUTION",
     ]
 
 
@@ -105,3 +105,19 @@ def test_cli_reports_clashes_and_runs_plugin_commands(site):
     assert "command 'list' of zoo-fork is a core command; the core keeps it" in " ".join(out.split())
     assert zoo(["hello"], site).stdout.strip() == "hello from fork"
     assert "shadowed" not in zoo(["list"], site).stdout
+
+
+def test_zoo_prefer_gives_a_clashing_name_to_the_chosen_distribution(site, monkeypatch):
+    monkeypatch.setenv("ZOO_PREFER", "shared=zoo-other, alpha=zoo-fork")
+    st = _load(site, monkeypatch)
+    assert st.registry.model("shared").distribution == "zoo-other"
+    assert st.registry.model("alpha").distribution == "zoo-fork"
+    assert "model 'shared' is registered by both zoo-fork and zoo-other; zoo-other keeps it (chosen by ZOO_PREFER)" \
+        in st.registry.clashes()
+
+
+def test_bad_zoo_prefer_is_one_line_exit_2(site, monkeypatch):
+    monkeypatch.setenv("ZOO_PREFER", "shared")
+    proc = zoo(["list"], site, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "ZOO_PREFER: expected NAME=DISTRIBUTION items separated by commas, got 'shared'" in proc.stderr

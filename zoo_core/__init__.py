@@ -31,6 +31,7 @@ _LAZY = {
     "Trainer": "zoo_core.protocols",
     "Sampler": "zoo_core.protocols",
     "Metric": "zoo_core.protocols",
+    "ModelConfig": "zoo_core.protocols",
     "Phase": "zoo_core.protocols",
     "hookimpl": "zoo_core.hookspecs",
     "get_registry": "zoo_core.plugins:registry",  # not ``registry``: that name is the submodule

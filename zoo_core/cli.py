@@ -178,11 +178,11 @@ COMMAND_CLASHES: list[str] = []  # filled by main(); shown by `zoo plugins`
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
-    COMMAND_CLASHES[:] = _add_plugin_commands()
     from .commands import warnings_as_lines
 
     try:
         with warnings_as_lines():
+            COMMAND_CLASHES[:] = _add_plugin_commands()
             cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:
         _console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)

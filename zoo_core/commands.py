@@ -71,11 +71,14 @@ def warnings_as_lines():
 @click.option("--interpolate", default=None, metavar="A,B",
               help="GANs: slerp between the latents of seeds A and B")
 @click.option("--frames", type=click.IntRange(min=2), default=16, show_default=True, help="with --interpolate")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="an option of this model's generate (e.g. -o stage=1 for stackgan); repeatable")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
 def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation,
-           eta, interpolate, frames, device, revision):
+           eta, interpolate, frames, options, device, revision):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id (hf://owner/name)."""
+    from .generation import model_options
     from .hub import from_pretrained
     from .images import save_folder, save_gif, save_grid
     from .outputs import plan_output
@@ -83,6 +86,7 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
     plan = plan_output(out, frames if interpolate else n, force=force, animation=bool(interpolate))
     model = from_pretrained(src, revision=revision, device=device)
     extra = {k: v for k, v in {"label": label, "truncation": truncation, "eta": eta}.items() if v is not None}
+    extra.update(model_options(model, options))
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts

@@ -26,6 +26,7 @@ from . import runlock
 from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
+from .protocols import check_model_config
 from .rng import get_rng_state, set_rng_state
 from .schedules import lr_factor
 from .train_config import TrainConfig
@@ -93,6 +94,7 @@ class Engine:
         np.random.seed(cfg.seed % 2**32)
         torch.manual_seed(cfg.seed)
 
+        check_model_config(self.model_cfg, self.spec.name)
         res, channels = self.model_cfg.res, self.model_cfg.in_channels
         source = open_source(self.data_cfg, res, seed=cfg.seed)
         self.data_info = info_of(source)

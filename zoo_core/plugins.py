@@ -9,6 +9,7 @@ plugins claiming one name is settled by :class:`~zoo_core.registry.Registry` and
 from __future__ import annotations
 
 import functools
+import os
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -17,6 +18,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .errors import ZooError
 from .registry import Registry
 
 GROUP = "zoo"
@@ -71,11 +73,26 @@ def _call_hooks(manager: pluggy.PluginManager, module: Any) -> tuple[list[Any], 
     return specs, list(group.commands.values())
 
 
-def load(entry_points: list | None = None) -> PluginState:
-    """Load every plugin (or the given entry points) and build a fresh registry."""
+def preferences(text: str | None = None) -> dict[str, str]:
+    """``ZOO_PREFER="ddpm=zoo-ddpm-fast,latent=zoo-core"``: who keeps a name two plugins claim."""
+    text = os.environ.get("ZOO_PREFER", "") if text is None else text
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, dist = item.partition("=")
+        if not sep or not name.strip() or not dist.strip():
+            raise ZooError(f"ZOO_PREFER: expected NAME=DISTRIBUTION items separated by commas, got {item!r}")
+        out[name.strip()] = dist.strip()
+    return out
+
+
+def load(entry_points: list | None = None, prefer: dict[str, str] | None = None) -> PluginState:
+    """Load every plugin (or the given entry points) and build a fresh registry.
+
+    ``prefer`` (default: from ``ZOO_PREFER``) names the distribution that keeps a name several claim.
+    """
     manager = pluggy.PluginManager("zoo")
     manager.add_hookspecs(hookspecs)
-    state = PluginState(manager, Registry(), [])
+    state = PluginState(manager, Registry(preferences() if prefer is None else prefer), [])
     builtin = [("zoo-core", "zoo_core.builtin_plugin")]
     eps = _entry_points() if entry_points is None else entry_points
     for ep in [None] + list(eps):

@@ -42,7 +42,7 @@ class ModelSpec:
     family: str
     config: str  # import path of the config dataclass (a module that does not import torch)
     model: str  # import path of the Generator class; ``cls(config)`` builds it
-    trainer: str  # import path of the Trainer class; ``cls(model, config, data_info, device)``
+    trainer: str  # import path of the Trainer class; ``cls(model, config, data_info, train_cfg, device)``
     samplers: tuple[str, ...] = ()
     conditioning: str = "none"  # none | class | text
     paper: str = ""
@@ -152,14 +152,17 @@ def kind_of(spec: Any) -> str:
     return kind
 
 
-def _owner(kind: str, name: str, claims: dict[str, Any]) -> str | None:
-    """Who gets a name several distributions claim: zoo-core, else the distribution named ``zoo-<name>``.
+def _owner(name: str, claims: dict[str, Any], prefer: dict[str, str]) -> str | None:
+    """Who gets a name several distributions claim: the one the user chose in ``ZOO_PREFER``, else
+    zoo-core, else the distribution named ``zoo-<name>``.
 
     Any other clash is refused for every claimant (None): guessing from install order would make the
     same command mean different models on two machines.
     """
     if len(claims) == 1:
         return next(iter(claims))
+    if prefer.get(name) in claims:
+        return prefer[name]
     if CORE in claims:
         return CORE
     canonical = [d for d in claims if d.lower().replace("_", "-") == f"zoo-{name.lower()}"]
@@ -173,7 +176,8 @@ class Registry:
     order plugins load in (see :func:`_owner`) and :meth:`clashes` can name every claimant.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, prefer: dict[str, str] | None = None) -> None:
+        self.prefer = dict(prefer or {})  # name -> distribution that keeps it in a clash (ZOO_PREFER)
         self._claims: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}  # kind -> name -> dist -> spec
         self._tables: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
 
@@ -194,7 +198,7 @@ class Registry:
 
     def _resolve(self, kind: str, name: str) -> None:
         claims = self._claims[kind].get(name) or {}
-        owner = _owner(kind, name, claims) if claims else None
+        owner = _owner(name, claims, self.prefer) if claims else None
         if owner is None:
             self._tables[kind].pop(name, None)
         else:
@@ -210,12 +214,13 @@ class Registry:
                 if len(claims) < 2:
                     continue
                 who = " and ".join(sorted(claims))
-                owner = _owner(kind, name, claims)
+                owner = _owner(name, claims, self.prefer)
                 if owner is None:
                     lines.append(f"{kind} {name!r} is registered by both {who}, so neither provides it; "
-                                 "uninstall one of them")
+                                 f"uninstall one of them or choose one with ZOO_PREFER={name}=DISTRIBUTION")
                 else:
-                    why = "the core" if owner == CORE else f"its distribution is named zoo-{name}"
+                    why = ("chosen by ZOO_PREFER" if self.prefer.get(name) == owner else "the core" if owner == CORE
+                           else f"its distribution is named zoo-{name}")
                     lines.append(f"{kind} {name!r} is registered by both {who}; {owner} keeps it ({why})")
         return lines
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from zoo_core.errors import ZooError
 from zoo_core.gan.latent import seed_latent, slerp
-from zoo_core.generation import batched, progress_bar, sampler_fn
+from zoo_core.generation import generate
 from zoo_core.modeling import ZooModelMixin, unexpected_arguments
 
 from .conditioning import ConditioningAugmentation, TextStandardizer
@@ -172,29 +172,17 @@ class StackGAN(ZooModelMixin, nn.Module):
         """
         if kwargs:
             raise unexpected_arguments(self, kwargs)
-        name, fn = sampler_fn(self, sampler)
         prompts = as_prompts(prompt)
         if prompts is not None:
             self.text.check(prompts)
         stage = self._stage(stage)
-        bs = batch_size or min(n, 64)
-        done = [0]
 
-        def one_batch(k: int, g: torch.Generator) -> torch.Tensor:
-            batch_prompts = None if prompts is None else [prompts[(done[0] + i) % len(prompts)] for i in range(k)]
-            done[0] += k
-            images = fn(self, k, generator=g, steps=steps, progress=bar, prompt=batch_prompts,
-                        truncation=truncation, stage=stage)
-            bar.advance()
-            return images
+        def batch_prompts(k: int, start: int, g) -> dict:
+            return {"prompt": None if prompts is None else [prompts[(start + i) % len(prompts)] for i in range(k)]}
 
-        was_training = self.training
-        self.eval()  # sample with batch norm's running statistics, whatever mode the caller left
-        try:
-            with progress_bar(progress, -(-n // bs), f"{name} sampling") as bar:
-                return batched(n, bs, seed, one_batch)
-        finally:
-            self.train(was_training)
+        # eval mode: sample with batch norm's running statistics, whatever mode the caller left
+        return generate(self, n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size, progress=progress,
+                        per_batch=batch_prompts, eval_mode=True, truncation=truncation, stage=stage)
 
     @torch.no_grad()
     def interpolate(self, seed_a: int, seed_b: int, frames: int, *, prompt: str | list[str] | None = None,
