@@ -51,7 +51,7 @@ def test_registry_name_is_unambiguous():
 
 def test_every_package_ships_py_typed():
     packages = [ROOT / "zoo_core"] + sorted(p for p in (ROOT / "plugins").glob("zoo-*/zoo_*") if p.is_dir())
-    assert len(packages) == 6
+    assert len(packages) >= 6  # the core and the five families
     for pkg in packages:
         assert (pkg / "py.typed").is_file(), pkg
         assert '"py.typed"' in (pkg.parent / "pyproject.toml").read_text()
