@@ -134,7 +134,7 @@ def class_labels(n: int, label: int | None, num_classes: int, generator, device,
     except TypeError:
         index = None
     if index is None or not 0 <= index < num_classes:
-        raise ZooError(f"--class must be an integer between 0 and {num_classes - 1}, got {label!r}")
+        raise ZooError(f"--class must be between 0 and {num_classes - 1}, got {label!r}")
     return torch.full((n,), index, dtype=torch.long, device=device)
 
 
