@@ -10,6 +10,7 @@ import click
 
 from .completion import complete_model, complete_sampler
 from .errors import ZooError
+from .progress import every_option
 
 
 def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | None:
@@ -46,6 +47,16 @@ def warnings_as_lines():
         yield
 
 
+def _sampler_name(model, sampler: str | None) -> str | None:
+    """The sampler ``generate`` will use, for the PNG metadata (None if the model has none registered)."""
+    from .generation import sampler_fn
+
+    try:
+        return sampler_fn(model, sampler)[0]
+    except ZooError:
+        return sampler
+
+
 @click.command()
 @click.argument("src")
 @click.option("--n", "n", type=click.IntRange(min=1), default=16, show_default=True, help="number of images")
@@ -75,6 +86,7 @@ def warnings_as_lines():
               help="an option of this model's generate (e.g. -o stage=1 for stackgan); repeatable")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@every_option
 def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation,
            eta, interpolate, frames, options, device, revision):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id (hf://owner/name)."""
@@ -90,6 +102,8 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts
+    meta = {"model": model.zoo_name, "seed": seed, "sampler": _sampler_name(model, sampler), "steps": steps,
+            "prompt": prompts, "class": label, "truncation": truncation, "eta": eta}
     if interpolate:
         if not hasattr(model, "interpolate"):
             raise ZooError(f"{model.zoo_name} does not support --interpolate (GAN models do)")
@@ -98,15 +112,18 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
         except ValueError:
             raise ZooError(f"--interpolate expects two seeds like 3,7, got {interpolate!r}") from None
         images = model.interpolate(a, b, frames, **extra)
+        meta["interpolate"] = interpolate
         nrow = frames
     else:
         images = model.generate(n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size,
                                 progress=not as_json, **extra)
         nrow = None
     if plan.kind == "folder":
-        files = [str(p) for p in save_folder(images, plan.path)]
+        files = [str(p) for p in save_folder(images, plan.path, meta=meta)]
+    elif plan.kind == "gif":
+        files = [str(save_gif(images, plan.path))]
     else:
-        files = [str(save_gif(images, plan.path) if plan.kind == "gif" else save_grid(images, plan.path, nrow=nrow))]
+        files = [str(save_grid(images, plan.path, nrow=nrow, meta=meta))]
     if as_json:
         summary = {"src": str(src), "model": model.zoo_name, "seed": seed, "n": len(images), "kind": plan.kind,
                    "files": [{"path": f, "seed": seed, "index": i} for i, f in enumerate(files)]
@@ -196,4 +213,7 @@ def add_commands(cli: click.Group) -> None:
     cli.add_command(info)
     cli.add_command(sample)
     cli.add_command(eval_command)
+    from .report import report_command
+
+    cli.add_command(report_command)
     add_hub_commands(cli)

@@ -64,7 +64,8 @@ class Progress:
 
 
 @contextmanager
-def progress_bar(enabled: bool, total: int | None = None, description: str = "sampling", transient: bool = True):
+def progress_bar(enabled: bool, total: int | None = None, description: str = "sampling", transient: bool = True,
+                 unit: str = "it"):
     """A :class:`Progress` on stderr (with a first task when ``total`` is given), silent when not ``enabled``.
 
     Inside a ``generate`` call with ``callback=`` (see :mod:`zoo_core.modeling`), it also reports to it.
@@ -75,17 +76,16 @@ def progress_bar(enabled: bool, total: int | None = None, description: str = "sa
     if not enabled:
         yield Progress(callback=callback, total=total or 0)
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-    from rich.progress import Progress as RichProgress
 
-    with RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=Console(stderr=True), transient=transient) as bar:
+    from .progress import make_progress  # plain lines every --progress-every seconds off a terminal
+
+    with make_progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       transient=transient, unit=unit) as bar:
         progress = Progress(bar, callback=callback, total=total or 0)
         if total is not None:
             progress.task(description, total)
         yield progress
-
 
 def generate(model, n: int, *, seed: int | None = None, sampler: str | None = None, steps: Any = None,
              batch_size: int | None = None, progress: bool = False, bar_steps: int | None = None,

@@ -46,5 +46,10 @@ def register_pretrained(register):
 
 
 @hookspec
+def register_loggers(register):
+    """Call ``register(LoggerSpec(...))`` for each experiment logger (``--logger NAME``)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands with ``cli.add_command(...)`` or ``@cli.command()``; names the core uses stay the core's."""

@@ -86,8 +86,9 @@ def click_options(cls: type, defaults: dict[str, Any] | None = None, section: st
             ctype = click.STRING
         aliases = list(f.metadata.get("aliases", ()))  # e.g. PGGAN's --latent-dim for --z-dim
         metavar = type_name(tp).upper() + ("|none" if optional else "")
+        multiple = bool(f.metadata.get("multiple"))  # repeatable (--logger a --logger b); () when not given
         out.append(click.Option([flag, *aliases, f.name], type=ctype, default=None, help=help_text,
-                                metavar=metavar))
+                                metavar=metavar, multiple=multiple))
         out[-1].zoo_section = where.get(f.name, section)
     return out
 
@@ -113,7 +114,7 @@ class SectionedCommand(click.Command):
 def explicit(params: dict[str, Any], classes: list[type]) -> dict[str, Any]:
     """The values the user actually typed (options left at None are not set)."""
     names = {f.name for cls in classes for f in dataclasses.fields(cls)}
-    return {k: v for k, v in params.items() if k in names and v is not None}
+    return {k: v for k, v in params.items() if k in names and v is not None and v != ()}
 
 
 def describe(cls: type, defaults: dict[str, Any] | None = None) -> list[tuple[str, str, str, str]]:

@@ -45,7 +45,12 @@ class TrainConfig:
     eval_metrics: str = opt("fid", "comma-separated metrics for --eval-every (see `zoo eval --list`)")
     eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2)
     eval_extractor: str = opt("inception", "feature extractor for periodic evaluation (inception, timm:NAME, random)")
-    progress: bool = opt(True, "show a progress bar")
+    progress: bool = opt(True, "show progress: a bar on a terminal, a plain line every --progress-every seconds "
+                               "elsewhere (nohup, CI, a pipe)")
+    progress_every: float = opt(30.0, "seconds between plain progress lines when not on a terminal", min=0.0)
+    logger: tuple[str, ...] = opt((), "experiment loggers beside metrics.jsonl: tensorboard, wandb, mlflow, csv "
+                                      "(comma-separated or repeated; each needs its extra, e.g. "
+                                      "pip install 'zoo-core[tensorboard]')", multiple=True)
 
 
 def check_same_architecture(saved: dict, model_cfg: object, run_dir: str | Path) -> None:
@@ -79,6 +84,7 @@ SECTIONS = {
     "optimisation": ("batch_size", "grad_accum", "lr", "lr_schedule", "lr_step_every", "lr_gamma", "warmup",
                      "grad_clip", "grad_warn", "on_nonfinite", "ema", "ema_decay"),
     "logging and evaluation": ("log_every", "sample_every", "sample_n", "checkpoint_every", "keep_checkpoints",
-                               "eval_every", "eval_metrics", "eval_n", "eval_extractor", "progress"),
+                               "eval_every", "eval_metrics", "eval_n", "eval_extractor", "progress",
+                               "progress_every", "logger"),
     "hardware": ("device", "precision", "compile"),
 }

@@ -158,7 +158,7 @@ class Evaluator:
         cfg = getattr(model, "config", None)
         res_given, res = res, res or getattr(cfg, "res", None)  # generated images' size wins, unless given
         channels = 1 if getattr(cfg, "in_channels", 3) == 1 else 3
-        with progress_bar(progress, transient=False) as bar:
+        with progress_bar(progress, transient=False, unit="img") as bar:
             done = 0
             task = bar.task("generated images", n_fake) if fake_side else None
             for images in fake_batches if fake_side else ():

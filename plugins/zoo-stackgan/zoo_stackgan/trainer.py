@@ -48,7 +48,7 @@ class StackGANTrainer(GANTrainer):
         self.current = min(self.discriminators)
         super().__init__(model, config, data_info, train_cfg, device)
         self.modules = {"g": model, **{f"d{s}": d for s, d in self.discriminators.items()}}
-        self.monitors = {s: GanHealth(config.loss) for s in self.discriminators}
+        self.monitors = {s: GanHealth(config.loss, replay=False) for s in self.discriminators}
         self.monitor = self.monitors[self.current]
 
     def _switch_step(self) -> int:
