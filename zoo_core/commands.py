@@ -86,9 +86,10 @@ def _sampler_name(model, sampler: str | None) -> str | None:
               help="an option of this model's generate (e.g. -o stage=1 for stackgan); repeatable")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@click.option("--trust-code", is_flag=True, help="let SRC's config import the code it names (trust its author)")
 @every_option
 def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation,
-           eta, interpolate, frames, options, device, revision):
+           eta, interpolate, frames, options, device, revision, trust_code):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id (hf://owner/name)."""
     from .generation import model_options
     from .hub import from_pretrained
@@ -96,7 +97,7 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
     from .outputs import plan_output
 
     plan = plan_output(out, frames if interpolate else n, force=force, animation=bool(interpolate))
-    model = from_pretrained(src, revision=revision, device=device)
+    model = from_pretrained(src, revision=revision, device=device, trust_code=trust_code)
     extra = {k: v for k, v in {"label": label, "truncation": truncation, "eta": eta}.items() if v is not None}
     extra.update(model_options(model, options))
     prompts = _read_prompts(prompt, prompts_file)
