@@ -13,7 +13,6 @@ steps run alone in their own process and report two numbers (see :func:`measure_
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import platform
@@ -265,35 +264,36 @@ def zoo_engine(model: str, model_kw: dict, train_kw: dict, device, data: str = "
                model_defaults: bool = False):
     """A set-up :class:`zoo_core.engine.Engine` for ``model``, fed one fixed real batch forever.
 
-    The step that is timed is ``engine._train_step()``: exactly what ``zoo train`` runs per step
+    The step that is timed is ``engine.step()``: exactly what ``zoo train`` runs per step
     (lr schedule, every phase with zero_grad / autocast / backward / grad-norm clip / optimizer
     step, EMA when on), minus the data loader, which benchmark 4 measures on its own.
+    ``model_defaults`` keeps the model's TRAIN_DEFAULTS (else EMA is off and the engine's defaults apply).
     """
+    import itertools
     import tempfile
 
     import torch
 
     from zoo_core.data import DataConfig
-    from zoo_core.engine import Engine, Run
+    from zoo_core.engine import Engine
     from zoo_core.plugins import registry
     from zoo_core.train_config import TrainConfig
+    from zoo_core.training import engine as make_engine
 
-    spec = registry().model(model)
-    cfg_cls = spec.load_config_class()
-    cfg = cfg_cls(**model_kw)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    defaults = {k: v for k, v in getattr(cfg_cls, "TRAIN_DEFAULTS", {}).items() if k in known} if model_defaults else {}
-    base = {} if model_defaults else {"ema": False}
-    train = TrainConfig(**{**base, **defaults, "device": str(device), "progress": False, **train_kw})
-    engine = Engine(spec, cfg, train, DataConfig(data=data))
-    engine.run = Run(out=Path(tempfile.mkdtemp(prefix="zoo-bench-")))
-    engine._setup()
+    options = {"device": str(device), "progress": False, **train_kw}
+    if model_defaults:
+        engine = make_engine(model, data=data, **model_kw, **options)
+    else:  # the engine's own defaults, not the model's recipe
+        spec = registry().model(model)
+        train = TrainConfig(**{"ema": False, **options})
+        engine = Engine(spec, spec.load_config_class()(**model_kw), train, DataConfig(data=data))
+    engine.setup(out=tempfile.mkdtemp(prefix="zoo-bench-"))
     n = engine.micro
     items = [engine.dataset[(i % len(engine.dataset), i)] for i in range(n)]
     batch = {"image": torch.stack([it["image"] for it in items]).to(device),
              "label": torch.tensor([it["label"] for it in items], device=device),
              "caption": [it["caption"] for it in items]}
-    engine._next_batch = lambda: batch
+    engine.batches = itertools.repeat(batch)
     return engine
 
 

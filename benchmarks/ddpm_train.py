@@ -1,6 +1,6 @@
 """Benchmark 1: one DDPM U-Net training step, the zoo against diffusers, same architecture.
 
-Zoo side: ``zoo_core.engine.Engine._train_step`` on the ddpm model (what ``zoo train ddpm`` runs:
+Zoo side: ``zoo_core.engine.Engine.step`` on the ddpm model (what ``zoo train ddpm`` runs:
 q_sample, U-Net, L_simple, backward, grad-norm clip 1.0, the trainer's Adam; EMA off on both
 sides). Diffusers side: the step of diffusers' ``train_unconditional.py`` example: DDPMScheduler
 ``add_noise``, ``UNet2DModel(...).sample``, MSE, backward, ``clip_grad_norm_(1.0)``, torch AdamW
@@ -50,7 +50,7 @@ def zoo_side(res: int, channels: int, batch: int, prec: str, device):
     """(step function, DDPM model, the fixed batch) for the zoo."""
     engine = common.zoo_engine("ddpm", {"res": res, "channels": channels},
                                {"batch_size": batch, "lr": 2e-4, "grad_clip": 1.0, "precision": prec}, device)
-    return engine._train_step, engine.model, engine._next_batch()["image"]
+    return engine.step, engine.model, next(engine.batches)["image"]
 
 
 def diffusers_side(cfg, images, prec: str, device):

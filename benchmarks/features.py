@@ -46,7 +46,7 @@ def precision(args, device, steps):
         if p == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
             continue
         other = _engine(device, args, precision=p)
-        ta, tb = _pair(base._train_step, other._train_step, steps, device)
+        ta, tb = _pair(base.step, other.step, steps, device)
         default = "yes (auto)" if p == "bf16" and device.type == "cuda" else "no (--precision " + p + ")"
         rows.append(_row("precision (train step)", "fp32", p, ta, tb, default))
     return rows
@@ -58,9 +58,9 @@ def channels_last(args, device, steps):
     plain, nhwc = _engine(device, args, precision="fp32"), _engine(device, args, precision="fp32")
     for engine, fmt in ((plain, torch.contiguous_format), (nhwc, torch.channels_last)):
         engine.model.unet.to(memory_format=fmt)  # the trainer makes it channels_last on CUDA; set both ways
-        batch = engine._next_batch()
+        batch = next(engine.batches)
         batch["image"] = batch["image"].contiguous(memory_format=fmt)
-    ta, tb = _pair(plain._train_step, nhwc._train_step, steps, device)
+    ta, tb = _pair(plain.step, nhwc.step, steps, device)
     return [_row("channels_last (train step)", "NCHW", "NHWC", ta, tb, "yes (trainer, CUDA)" if device.type == "cuda"
                  else "no (CUDA only)")]
 
@@ -145,7 +145,7 @@ def cudnn(args, device, steps):
     def with_flag(flag):
         def step():
             torch.backends.cudnn.benchmark = flag
-            engine._train_step()
+            engine.step()
         return step
 
     ta, tb = _pair(with_flag(False), with_flag(True), steps, device)
@@ -156,9 +156,9 @@ def cudnn(args, device, steps):
 def compiled(args, device, steps):
     eager, comp = _engine(device, args), _engine(device, args, compile=True)
     t0 = time.perf_counter()
-    comp._train_step()
+    comp.step()
     first = time.perf_counter() - t0
-    ta, tb = _pair(eager._train_step, comp._train_step, steps, device)
+    ta, tb = _pair(eager.step, comp.step, steps, device)
     return [_row(f"torch.compile (train step; first step {first:.0f} s)", "eager", "compiled", ta, tb,
                  "no (--compile)")]
 

@@ -1,6 +1,6 @@
 """Benchmark 3: GAN training steps per second, DCGAN and PGGAN at each resolution.
 
-Each step is ``Engine._train_step()`` as ``zoo train`` runs it (every D and G phase, grad-norm,
+Each step is ``Engine.step()`` as ``zoo train`` runs it (every D and G phase, grad-norm,
 optimizer steps, and EMA where the model's training defaults keep one), on one fixed real batch
 of builtin:shapes. PGGAN is timed in the stabilisation phase of each resolution (``--start-res``
 set to it, so the networks run up to that level with alpha 1). A family whose plugin does not
@@ -59,7 +59,7 @@ def run(args, device) -> list[dict]:
                 engine = common.zoo_engine(family, model_kw, {"batch_size": batch, "precision": args.precision},
                                            device, model_defaults=True)
                 n_params = sum(common.count_params(m) for m in engine.trainer.modules.values())
-                t = common.interleaved({family: engine._train_step}, steps, warmup=1, device=device)[family]
+                t = common.interleaved({family: engine.step}, steps, warmup=1, device=device)[family]
             except Exception as exc:  # noqa: BLE001 - a plugin still being written must not stop the others
                 msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 print(f"{family} at {res}: {msg}")

@@ -60,7 +60,7 @@ def loader_rate(data: str, res: int, batch: int, workers: int, batches: int) -> 
 def train_rate(res: int, channels: int, batch: int, steps: int, device) -> float:
     engine = common.zoo_engine("ddpm", {"res": res, "channels": channels},
                                {"batch_size": batch, "lr": 2e-4, "grad_clip": 1.0}, device)
-    t = common.interleaved({"ddpm": engine._train_step}, steps, warmup=1, device=device)["ddpm"]
+    t = common.interleaved({"ddpm": engine.step}, steps, warmup=1, device=device)["ddpm"]
     return batch / common.median(t)
 
 

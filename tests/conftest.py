@@ -24,9 +24,9 @@ def toy_spec():
     spec = ModelSpec("toy", "a toy affine model for tests", "toy", "toy_zoo:ToyConfig", "toy_zoo:ToyModel",
                      "toy_zoo:ToyTrainer", samplers=(), distribution="zoo-toy", version="0.0")
     reg = registry()
-    reg.tables["model"]["toy"] = spec
+    reg.add(spec)
     yield spec
-    reg.tables["model"].pop("toy", None)
+    reg.remove("model", "toy")
 
 
 @pytest.fixture

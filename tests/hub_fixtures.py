@@ -50,10 +50,10 @@ SPEC = ModelSpec(name="hubtiny", summary="a tiny test generator", family="test",
 
 @pytest.fixture
 def tiny():
-    table = plugins.registry().tables["model"]
-    table["hubtiny"] = SPEC
+    reg = plugins.registry()
+    reg.add(SPEC)
     yield
-    table.pop("hubtiny", None)
+    reg.remove("model", "hubtiny")
 
 
 @pytest.fixture

@@ -10,20 +10,16 @@ import torch
 from safetensors.torch import load_file
 
 from zoo_core import checkpoint as ckpt
-from zoo_core.config import layer
-from zoo_core.data import DataConfig
-from zoo_core.engine import Engine, lr_factor
+from zoo_core import training
+from zoo_core.engine import lr_factor
 from zoo_core.errors import ZooError
 from zoo_core.train_config import TrainConfig
 
 
 def engine(spec, out, data, callbacks=None, **values):
-    from toy_zoo import ToyConfig
-
-    values = {"data": str(data), "out": str(out), "progress": False, "device": "cpu", **values}
-    cfgs = layer({"model": ToyConfig, "data": DataConfig, "train": TrainConfig},
-                 [("defaults", ToyConfig.TRAIN_DEFAULTS), ("test", values)])
-    return Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"], callbacks=callbacks)
+    """The toy engine through the public API (options layered exactly as ``zoo train`` does)."""
+    values = {"progress": False, "device": "cpu", **values}
+    return training.engine(spec, data=str(data), out=str(out), callbacks=callbacks, **values)
 
 
 def weights(run):

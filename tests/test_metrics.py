@@ -292,7 +292,7 @@ def test_evaluator_model_chunks_plugin_metric_and_cached_real(tmp_path):
     from zoo_core.registry import MetricSpec
 
     reg = registry()
-    reg.tables["metric"]["count"] = MetricSpec("count", "test", f"{__name__}:CountingMetric")
+    reg.add(MetricSpec("count", "test", f"{__name__}:CountingMetric"))
     try:
         real = _folder(tmp_path / "real", 20, 0)
         ev = Evaluator(["fid", "is", "count"], extractor=RANDOM, data=real, batch_size=8,
@@ -309,7 +309,7 @@ def test_evaluator_model_chunks_plugin_metric_and_cached_real(tmp_path):
         second = ev(model, n=30)
         assert second["metrics"]["fid"] == pytest.approx(first["metrics"]["fid"])
     finally:
-        reg.tables["metric"].pop("count", None)
+        reg.remove("metric", "count")
 
 
 def test_crop_uniform_border():

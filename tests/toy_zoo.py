@@ -59,7 +59,6 @@ class ToyTrainer:
         self.modules = {"net": model}
         opt = torch.optim.SGD if config.sgd else torch.optim.Adam
         self.optimizers = {"net": opt(model.parameters(), lr=train_cfg.lr)}
-        self.ema = ("net",)
         self.calls = 0
 
     def loss(self, batch):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from .errors import ZooError
-from .options import click_options, describe, explicit
+from .options import SectionedCommand, click_options, explicit
 
 
 def _console(stderr: bool = False):
@@ -28,6 +27,7 @@ def _registry():
 # ------------------------------------------------------------------ train
 def _train_command(spec) -> click.Command:
     from .data import DataConfig
+    from .train_config import SECTIONS as TRAIN_SECTIONS
     from .train_config import TrainConfig
 
     model_cls = spec.load_config_class()
@@ -37,42 +37,28 @@ def _train_command(spec) -> click.Command:
         click.Option(["--preset"], type=click.Choice(sorted(presets)) if presets else click.STRING, default=None,
                      help="a named recipe (see `zoo info NAME`); explicit flags override it"),
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False), default=None,
-                     help="TOML or JSON file of options; explicit flags override it"),
+                     help="TOML or JSON file of options (a run's or saved model's config.json too); "
+                          "explicit flags override it"),
+        click.Option(["--print-config"], is_flag=True, default=False,
+                     help="print the resolved options as TOML (for --config) and exit without training"),
     ]
-    params += click_options(model_cls) + click_options(DataConfig, train_defaults)
-    params += click_options(TrainConfig, train_defaults)
+    params += click_options(model_cls, section="model") + click_options(DataConfig, train_defaults, section="data")
+    params += click_options(TrainConfig, train_defaults, sections=TRAIN_SECTIONS)
 
-    def run(preset: str | None, config_file: str | None, **values: Any) -> None:
-        from .config import layer, read_file
-        from .engine import Engine
+    def run(preset: str | None, config_file: str | None, print_config: bool, **values: Any) -> None:
+        from .training import resolve_configs, train
 
-        if preset is not None and preset not in presets:
-            raise ZooError(f"unknown preset {preset!r} for {spec.name} (available: {', '.join(presets) or 'none'})")
-        layers: list[tuple[str, dict]] = [("the model's training defaults", dict(train_defaults))]
-        out = values.get("out")
-        saved = Path(out).expanduser() / "config.json" if out else None
-        if saved and saved.is_file():
-            rec = json.loads(saved.read_text())
-            if rec.get("zoo_model") == spec.name:
-                merged = {**rec.get("config", {}), **rec.get("data", {}), **rec.get("train", {})}
-                merged.pop("resume", None)
-                layers.append((str(saved), merged))
-        if values.get("init"):  # fine-tuning: the source's architecture, unless flags say otherwise
-            from .convert import init_config
+        options = explicit(values, [model_cls, DataConfig, TrainConfig])
+        if print_config:
+            from .config import to_toml
 
-            init = init_config(spec.name, values["init"])
-            if init:
-                layers.append((f"--init {values['init']}", init))
-        if preset:
-            layers.append((f"preset {preset}", presets[preset]))
-        if config_file:
-            layers.append((config_file, read_file(config_file)))
-        layers.append(("the command line", explicit(values, [model_cls, DataConfig, TrainConfig])))
-        cfgs = layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
-        Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"]).run_training()
+            cfgs = resolve_configs(spec, options, preset=preset, config=config_file, source="the command line")
+            click.echo(to_toml(cfgs), nl=False)
+            return
+        train(spec, preset=preset, config=config_file, source="the command line", **options)
 
     doc = f"Train {spec.name}: {spec.summary}"
-    return click.Command(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
+    return SectionedCommand(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
 
 
 class TrainGroup(click.Group):
@@ -126,51 +112,23 @@ def list_models(as_json: bool, pretrained: bool) -> None:
     broken = [p for p in st.plugins if p.error]
     if broken:
         con.print(f"[yellow]{len(broken)} plugin(s) failed to load; see `zoo plugins`[/]")
+    if st.registry.clashes():
+        con.print(f"[yellow]{len(st.registry.clashes())} name(s) claimed by two plugins; see `zoo plugins`[/]")
 
 
 @cli.command()
-@click.argument("name")
-def info(name: str) -> None:
-    """A model's options (types, defaults, help), presets, samplers and paper."""
-    from rich.table import Table
-
-    from .data import DataConfig
-    from .train_config import TrainConfig
-
-    spec = _registry().model(name)
-    cls = spec.load_config_class()
-    defaults = getattr(cls, "TRAIN_DEFAULTS", {})
-    con = _console()
-    con.print(f"[bold]{spec.name}[/] ({spec.family}, conditioning: {spec.conditioning}) "
-              f"from {spec.distribution} {spec.version}\n{spec.summary}")
-    if spec.paper:
-        con.print(f"paper: {spec.paper}")
-    con.print(f"samplers: {', '.join(spec.samplers) or 'built in'}")
-    for title, c, d in (("model options", cls, {}), ("data options", DataConfig, defaults),
-                        ("training options", TrainConfig, defaults)):
-        table = Table(title=title, title_justify="left")
-        for col in ("option", "type", "default", "help"):
-            table.add_column(col)
-        for row in describe(c, d):
-            table.add_row(*row)
-        con.print(table)
-    presets = getattr(cls, "PRESETS", {})
-    if presets:
-        table = Table(title="presets (--preset NAME)", title_justify="left")
-        table.add_column("preset")
-        table.add_column("settings")
-        for pname, values in presets.items():
-            table.add_row(pname, " ".join(f"--{k.replace('_', '-')} {v}" for k, v in values.items()))
-        con.print(table)
-
-
-@cli.command()
-def plugins() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
+def plugins(as_json: bool) -> None:
     """Installed plugin distributions, their hooks and load errors."""
     from rich.table import Table
 
     from .plugins import state
 
+    if as_json:
+        rows = [{"entry_point": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
+                 "hooks": list(p.hooks), "error": p.error or None} for p in state().plugins]
+        click.echo(json.dumps({"plugins": rows, "clashes": state().registry.clashes() + COMMAND_CLASHES}, indent=2))
+        return
     table = Table(title="zoo plugins")
     for col in ("entry point", "distribution", "version", "hooks", "status"):
         table.add_column(col)
@@ -184,6 +142,10 @@ def plugins() -> None:
     con.print(table)
     for p in broken:
         con.print(f"[red]{p.distribution} ({p.name}):[/] {p.error}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    for line in state().registry.clashes() + COMMAND_CLASHES:  # plugin-given names: escaped
+        con.print(f"[yellow]name clash:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _add_core_commands() -> None:
@@ -195,28 +157,39 @@ def _add_core_commands() -> None:
 _add_core_commands()
 
 
-def _add_plugin_commands() -> None:
+def _add_plugin_commands() -> list[str]:
+    """Add the commands plugins offered; a name taken by the core or by two plugins is refused (one line each)."""
+    from collections import defaultdict
+
     from .plugins import state
 
-    st = state()
-    for info_ in st.plugins:
-        if info_.error:
-            continue
-        module = st.manager.get_plugin(info_.name)
-        fn = getattr(module, "register_commands", None)
-        if fn is None:
-            continue
-        try:
-            fn(cli=cli)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
-            info_.error = f"register_commands: {exc}"
+    offers = defaultdict(list)
+    for owner, cmd in state().commands:
+        offers[cmd.name].append((owner, cmd))
+    clashes = []
+    for name, claims in sorted(offers.items()):
+        who = " and ".join(sorted(o.distribution for o, _ in claims))
+        if name in cli.commands and not any(cmd is cli.commands[name] for _, cmd in claims):
+            clashes.append(f"command {name!r} of {who} is a core command; the core keeps it")
+        elif len(claims) > 1:
+            clashes.append(f"command {name!r} is registered by both {who}, so neither provides it; "
+                           "uninstall one of them")
+        else:
+            cli.add_command(claims[0][1])
+    return clashes
+
+
+COMMAND_CLASHES: list[str] = []  # filled by main(); shown by `zoo plugins`
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
-    _add_plugin_commands()
+    from .commands import warnings_as_lines
+
     try:
-        cli.main(args=argv, prog_name="zoo", standalone_mode=False)
+        with warnings_as_lines():
+            COMMAND_CLASHES[:] = _add_plugin_commands()
+            cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:
         from rich.markup import escape  # the message holds text from files, the Hub and the user
 

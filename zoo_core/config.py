@@ -8,6 +8,7 @@ dataclass default < the model's ``TRAIN_DEFAULTS`` < ``--preset`` < ``--config F
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import sys
@@ -29,7 +30,27 @@ else:  # pragma: no cover
 
 
 def opt(default: Any, help: str, **meta: Any) -> Any:
-    """A dataclass field with help text and ``min``/``max`` bounds (every number needs both: see tests)."""
+    """A config dataclass field with help text and ``min``/``max`` bounds: one definition, one CLI flag.
+
+    Every number needs both bounds (see tests).
+
+    Args:
+        default: the default value (a tuple for sequences; None for an optional field).
+        help: the help text shown by ``zoo train NAME --help`` and ``zoo info NAME``.
+        **meta: ``min``/``max`` bounds, ``aliases`` (extra flags), ``cli=False`` to hide it.
+
+    Returns:
+        A ``dataclasses.field``.
+
+    Example:
+        >>> import dataclasses
+        >>> from zoo_core import opt
+        >>> @dataclasses.dataclass
+        ... class MyConfig:
+        ...     res: int = opt(32, "image size", min=8)
+        >>> MyConfig().res, dataclasses.fields(MyConfig)[0].metadata["min"]
+        (32, 8)
+    """
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for sequence defaults")
     return dataclasses.field(default=default, metadata={"help": help, **meta})
@@ -63,14 +84,18 @@ def type_name(tp: Any) -> str:
     return name + ("?" if optional else "")
 
 
-def coerce(cls: type, name: str, value: Any, source: str = "") -> Any:
-    """Convert ``value`` (from a file or the command line) to the field's type, or raise ZooError."""
+def coerce(cls: type, name: str, value: Any, source: str = "", python: bool = False) -> Any:
+    """Convert ``value`` (from a file or the command line) to the field's type, or raise ZooError.
+
+    Errors name the option as a flag (``--grad-clip``), or as the Python argument with ``python=True``.
+    """
     tp, optional = _strip_optional(field_type(cls, name))
     where = f" in {source}" if source else ""
-    flag = "--" + name.replace("_", "-")
+    flag = name if python else "--" + name.replace("_", "-")
+    given = value
 
     def fail(expected: str) -> ZooError:
-        return ZooError(f"{flag}{where}: expected {expected}, got {shown(value)}")
+        return ZooError(f"{flag}{where}: expected {expected}, got {shown(given)}")
 
     if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "")):
         if optional:
@@ -138,13 +163,15 @@ def _check_bounds(meta: Any, out: Any, name: str) -> None:
             raise ZooError(f"{name}: must be <= {meta['max']} (allowed range {_range(meta)}), got {v}")
 
 
-def build(cls: type, values: dict[str, Any], source: str = "") -> Any:
+def build(cls: type, values: dict[str, Any], source: str = "", python: bool = False) -> Any:
     """Instantiate ``cls`` from raw values; ``__post_init__`` ValueErrors become ZooErrors."""
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ZooError(f"unknown option(s) {', '.join(sorted(unknown))}{' in ' + source if source else ''}")
-    typed = {k: coerce(cls, k, v, source) for k, v in values.items()}
+        close = [m for k in sorted(unknown) for m in difflib.get_close_matches(k, known, n=1)]
+        hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+        raise ZooError(f"unknown option(s) {', '.join(sorted(unknown))}{' in ' + source if source else ''}{hint}")
+    typed = {k: coerce(cls, k, v, source, python) for k, v in values.items()}
     try:
         return cls(**typed)
     except ValueError as exc:
@@ -156,8 +183,19 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML or JSON config file into a flat dict (top-level tables are merged)."""
+#: Keys of a run's or a saved model's config.json that are not options (see zoo_core.training).
+RECORD_KEYS = ("zoo_model", "zoo_format", "distribution", "version", "files")
+#: Options of a run record that belong to that run only: a new run given its config does not inherit them.
+RUN_ONLY = ("out", "resume")
+
+
+def read_file(path: str | Path, model: str | None = None) -> dict[str, Any]:
+    """Read a TOML or JSON config file into a flat dict (top-level tables are merged).
+
+    A run's or a saved model's ``config.json`` is accepted too: its bookkeeping keys are dropped,
+    and so are ``out`` and ``resume`` (a new run does not continue the old one); with ``model`` given,
+    a record of another model is an error.
+    """
     path = Path(path)
     if not path.is_file():
         raise ZooError(f"config file {path} does not exist")
@@ -168,13 +206,45 @@ def read_file(path: str | Path) -> dict[str, Any]:
         raise ZooError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
     if not isinstance(data, dict):
         raise ZooError(f"config file {path} must hold a table of options")
+    record = "zoo_model" in data
+    if record and model is not None and data["zoo_model"] != model:
+        raise ZooError(f"config file {path} is for {data['zoo_model']!r}, not {model!r}: "
+                       f"use `zoo train {data['zoo_model']} --config {path}`")
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict) and key in ("model", "train", "data", "config"):
             flat.update(value)
-        else:
+        elif not (record and key in RECORD_KEYS):
             flat[key] = value
+    if record:
+        for key in RUN_ONLY:
+            flat.pop(key, None)
     return {k.replace("-", "_"): v for k, v in flat.items()}
+
+
+def to_toml(sections: dict[str, Any]) -> str:
+    """Config dataclasses as a TOML file that :func:`read_file` reads back to the same values.
+
+    ``sections`` maps a table name (``model``, ``data``, ``train``) to a config; None is written as
+    ``"none"``, which every optional option accepts.
+    """
+    def value(v: Any) -> str:
+        if v is None:
+            return '"none"'
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)  # inf and nan are TOML too
+        if isinstance(v, (tuple, list)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+    lines = []
+    for name, cfg in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {value(v)}" for k, v in dataclasses.asdict(cfg).items()]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def layer(classes: dict[str, type], layers: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

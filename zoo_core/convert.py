@@ -23,7 +23,7 @@ from .registry import ImporterSpec, load_object
 def _importers() -> dict[str, ImporterSpec]:
     from .plugins import registry
 
-    return registry().tables["importer"]
+    return {spec.name: spec for spec in registry().specs("importer")}
 
 
 def detect(path: Path) -> ImporterSpec | None:

@@ -40,7 +40,7 @@ def pretrained_rows() -> list[dict]:
     """Every published checkpoint the installed plugins declare (nothing is downloaded)."""
     from .plugins import registry
 
-    table = registry().tables["pretrained"]
+    table = {spec.name: spec for spec in registry().specs("pretrained")}
     keys = ("name", "model", "format", "source", "res", "dataset", "score", "paper", "license", "summary",
             "distribution")
     rows = []

@@ -218,6 +218,11 @@ class ImageDataset:
         self.source, self.res, self.channels, self.cfg = source, res, channels, cfg
         self.resize = cfg.resize or (cfg.random_crop and round(cfg.random_crop * 1.125)) or res
         self.bad = 0
+        side = cfg.center_crop or getattr(source, "min_side", None)
+        if side and side < max(self.resize, res):
+            warnings.warn(f"upscaling: the smallest image is {side}px, below the {max(self.resize, res)}px the "
+                          "model is trained at (--res/--resize); images are enlarged and will look blurry",
+                          stacklevel=2)
 
     def __len__(self) -> int:
         return len(self.source)

@@ -7,7 +7,6 @@ A family supplies a :class:`~zoo_core.protocols.Trainer` (networks, optimizers, 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -28,9 +27,11 @@ from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
 from .loggers import jsonl
 from .observer import RunObserver
+from .protocols import check_model_config
 from .rng import get_rng_state, set_rng_state
 from .schedules import lr_factor
 from .train_config import TrainConfig
+from .training import load_run_config, write_run_config
 
 
 @dataclass
@@ -48,7 +49,13 @@ class Run:
 
 
 class Engine:
-    """Train ``spec`` with resolved configs; ``run()`` returns the run folder."""
+    """Train ``spec`` with resolved configs; :meth:`run_training` trains and returns the run folder.
+
+    To drive training by hand (tests, benchmarks): :meth:`setup` builds data, model and trainer, then each
+    :meth:`step` is one optimizer step of every phase; ``batches`` is the iterator ``step`` draws from and
+    may be replaced (e.g. by ``itertools.repeat(batch)``) to take the data loader out of a measurement.
+    Most users call :func:`zoo_core.train` instead, which layers options exactly as ``zoo train`` does.
+    """
 
     def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
                  callbacks: list[Callable[[Engine], None]] | None = None, console=None):
@@ -62,11 +69,18 @@ class Engine:
         self.observer = RunObserver(self)  # replaced by a fresh one per run_training
 
     # ---------------------------------------------------------------- set-up
-    def _setup(self) -> None:
+    def setup(self, out: str | Path | None = None) -> None:
+        """Build device, data, model, trainer, optimizers and EMA; writes no file.
+
+        ``out`` is the run folder checkpoints would go to (default: ``--out`` or ``runs/<model>-<time>``).
+        """
         import numpy as np
         import torch
 
         cfg = self.cfg
+        if getattr(self, "run", None) is None or out is not None:
+            self.run = Run(out=Path(out) if out is not None else self._run_dir())
+        self.batches = None
         self.device = pick_device(cfg.device)
         self.dtype = pick_dtype(cfg.precision, self.device)
         self.dist: Dist = init_distributed(self.device)
@@ -82,6 +96,7 @@ class Engine:
         np.random.seed(cfg.seed % 2**32)
         torch.manual_seed(cfg.seed)
 
+        check_model_config(self.model_cfg, self.spec.name)
         res, channels = self.model_cfg.res, self.model_cfg.in_channels
         source = open_source(self.data_cfg, res, seed=cfg.seed)
         self.data_info = info_of(source)
@@ -190,6 +205,8 @@ class Engine:
         return iter(loader)
 
     def _next_batch(self) -> dict:
+        if self.batches is None:
+            self.batches = self._loader()
         batch = next(self.batches)
         self.run.position += self.micro * self.dist.world
         out = {}
@@ -253,8 +270,12 @@ class Engine:
         self.run.logs["_warnings"].append(msg)
         self.observer.event(self.run.step, msg)
 
-    def _train_step(self) -> bool:
-        """One optimizer step of every phase; False if it was skipped as non-finite."""
+    def step(self) -> bool:
+        """One optimizer step of every phase (after :meth:`setup`); False if it was skipped as non-finite.
+
+        Runs the lr schedule, each phase's zero_grad / autocast / backward / grad-norm clip / optimizer
+        step, the distributed sync and the EMA update; logging, samples and checkpoints are the loop's.
+        """
         step = self.run.step
         factor = lr_factor(self.cfg, step) * self.run.lr_scale
         for opt in self.trainer.optimizers.values():
@@ -368,25 +389,18 @@ class Engine:
 
         return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
 
-    def _write_run_config(self) -> None:
-        record = {"zoo_model": self.spec.name, "distribution": self.spec.distribution,
-                  "version": self.spec.version, "config": config_mod.to_dict(self.model_cfg),
-                  "train": config_mod.to_dict(self.cfg), "data": config_mod.to_dict(self.data_cfg)}
-        (self.run.out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
-
     def run_training(self) -> Path:
         self.run = Run(out=self._run_dir())
         out = self.run.out
         existing = ckpt.list_checkpoints(out / "checkpoints")
         if self.cfg.resume and not existing:
             raise ZooError(f"--resume: no checkpoint in {out / 'checkpoints'}; drop --resume to start a new run")
-        if out.exists() and (out / "config.json").is_file():
-            prev = json.loads((out / "config.json").read_text()).get("zoo_model")
-            if prev and prev != self.spec.name:
-                raise ZooError(f"{out} is a {prev} run; choose another --out for {self.spec.name}")
+        prev = (load_run_config(out) or {}).get("zoo_model")
+        if prev and prev != self.spec.name:
+            raise ZooError(f"{out} is a {prev} run; choose another --out for {self.spec.name}")
         if os.environ.get("RANK", "0") == "0":  # one writer per run folder; unwritable --out fails before the build
             self._lock = runlock.acquire(out)
-        self._setup()
+        self.setup()
         self.observer = RunObserver(self)
         if existing:
             found = ckpt.latest(out / "checkpoints")
@@ -398,7 +412,7 @@ class Engine:
                 self.console.print(f"resuming {out} from {path.name}")
         if self.dist.main:
             out.mkdir(parents=True, exist_ok=True)
-            self._write_run_config()
+            write_run_config(out, self.spec, self.model_cfg, self.cfg, self.data_cfg)
         self.observer.start()
         self.batches = self._loader()
         previous = self._install_signals()
@@ -419,7 +433,7 @@ class Engine:
         started, first_step = time.perf_counter(), run.step
         with self.observer.progress() as watch:  # a bar, or plain lines every --progress-every seconds
             while run.step < cfg.steps and not run.stop:
-                ok = self._train_step()
+                ok = self.step()
                 if not ok:
                     if self._handle_nonfinite():
                         continue

@@ -1,4 +1,4 @@
-"""What every model's ``generate`` shares: sampler lookup, seeding, batching and a progress bar.
+"""What every model's ``generate`` shares: sampler lookup, seeding, batching, class labels and progress.
 
 Noise is drawn from a CPU ``torch.Generator`` seeded with ``seed`` and moved to the model's
 device, so the same seed gives the same images on any device (up to float rounding) and the
@@ -7,6 +7,7 @@ CLI and ``generate()`` agree.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +21,7 @@ def sampler_fn(model, name: str | None) -> tuple[str, Callable]:
     from .registry import load_object
 
     reg = registry()
-    spec = reg.tables["model"].get(model.zoo_name)
+    spec = reg.lookup("model", model.zoo_name)
     allowed = spec.samplers if spec else ()
     name = name or (allowed[0] if allowed else None)
     if name is None:
@@ -31,41 +32,171 @@ def sampler_fn(model, name: str | None) -> tuple[str, Callable]:
 
 
 class Progress:
-    """A rich progress bar shared by the batches of one ``generate`` call (or a silent stand-in)."""
+    """A rich progress display with any number of tasks, or a silent stand-in when disabled.
 
-    def __init__(self, bar=None, task=None):
-        self.bar, self.task = bar, task
+    The one progress wrapper of the zoo: ``generate`` and samplers (``track`` advances the newest
+    task once per item, e.g. per denoising step) and the evaluator (one task per image stream).
+    """
+
+    def __init__(self, bar=None, callback: Callable[[int, int], Any] | None = None, total: int = 0):
+        self.bar, self.current = bar, None
+        self.callback, self.total, self.done = callback, total, 0  # ``generate(callback=)``: (step, total)
+
+    def task(self, description: str, total: int | None):
+        """Add a task and make it the one ``track`` and ``advance`` move by default."""
+        self.current = self.bar.add_task(description, total=total) if self.bar is not None else None
+        return self.current
+
+    def advance(self, k: int = 1, task=None) -> None:
+        """``k`` units of work done (sampling steps, batches); the ``callback=`` of ``generate`` sees each."""
+        task = self.current if task is None else task
+        if self.bar is not None and task is not None:
+            self.bar.advance(task, k)
+        if self.callback is not None:
+            for _ in range(k):
+                self.done += 1
+                self.callback(self.done, self.total)
 
     def track(self, seq: Iterable, total: int | None = None) -> Iterator:
         for item in seq:
             yield item
-            if self.bar is not None:
-                self.bar.advance(self.task)
+            self.advance()
 
 
 @contextmanager
-def progress_bar(enabled: bool, total: int, description: str = "sampling"):
+def progress_bar(enabled: bool, total: int | None = None, description: str = "sampling", transient: bool = True,
+                 unit: str = "it"):
+    """A :class:`Progress` on stderr (with a first task when ``total`` is given), silent when not ``enabled``.
+
+    Inside a ``generate`` call with ``callback=`` (see :mod:`zoo_core.modeling`), it also reports to it.
+    """
+    from .modeling import current_options
+
+    callback = current_options().callback
     if not enabled:
-        yield Progress()
+        yield Progress(callback=callback, total=total or 0)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from .progress import make_progress  # plain lines every --progress-every seconds off a terminal
 
-    with make_progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       transient=True) as bar:
-        yield Progress(bar, bar.add_task(description, total=total))
+    with make_progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       transient=transient, unit=unit) as bar:
+        progress = Progress(bar, callback=callback, total=total or 0)
+        if total is not None:
+            progress.task(description, total)
+        yield progress
+
+def generate(model, n: int, *, seed: int | None = None, sampler: str | None = None, steps: Any = None,
+             batch_size: int | None = None, progress: bool = False, bar_steps: int | None = None,
+             per_batch: Callable[[int, int, Any], dict] | None = None, eval_mode: bool = False,
+             **sampler_kwargs: Any):
+    """The one sampling loop behind every model's ``generate``: ``n`` images in [-1, 1] as a CPU float tensor.
+
+    Looks up the sampler (the model's first registered one by default), draws batches of
+    ``batch_size`` (default ``min(n, 64)``) from one CPU generator seeded with ``seed``, and calls
+    ``fn(model, k, generator=g, steps=steps, progress=bar, **sampler_kwargs, **per_batch(k, start, g))``.
+    ``per_batch`` gives what changes from batch to batch (class labels drawn from ``g``, the slice of a
+    prompt list). With ``bar_steps`` the sampler advances the bar that many times per batch (denoising
+    steps); without, the bar counts batches and the sampler gets a silent one. ``eval_mode`` samples in eval mode whatever the caller left.
+    """
+    name, fn = sampler_fn(model, sampler)
+    bs = batch_size or min(n, 64)
+    batches = -(-n // bs) if n > 0 else 0
+    total = batches * (bar_steps or 1)
+    described = f"{name} {bar_steps} steps" if bar_steps else f"{name} sampling"
+    done = [0]
+
+    def one(k: int, g) -> Any:
+        extra = per_batch(k, done[0], g) if per_batch else {}
+        images = fn(model, k, generator=g, steps=steps, progress=bar if bar_steps else Progress(),
+                    **sampler_kwargs, **extra)
+        done[0] += k
+        if not bar_steps:
+            bar.advance()
+        return images
+
+    was_training = getattr(model, "training", False)
+    if eval_mode:
+        model.eval()
+    try:
+        with progress_bar(progress, total, described) as bar:
+            return batched(n, bs, seed, one)
+    finally:
+        if eval_mode:
+            model.train(was_training)
+
+
+def class_labels(n: int, label: int | None, num_classes: int, generator, device, model_name: str = "this"):
+    """``n`` class indices for a class-conditional model: ``label`` repeated, or drawn from ``generator``.
+
+    An unconditional model (``num_classes`` 0) returns None and refuses a given ``label``; a label
+    outside ``[0, num_classes)`` is a one-line ZooError.
+    """
+    import torch
+
+    if not num_classes:
+        if label is not None:
+            raise ZooError(f"{model_name} model is not class-conditional; drop label= (--class)")
+        return None
+    if label is None:
+        return torch.randint(0, num_classes, (n,), generator=generator).to(device)
+    try:
+        index = None if isinstance(label, bool) else operator.index(label)
+    except TypeError:
+        index = None
+    if index is None or not 0 <= index < num_classes:
+        raise ZooError(f"label (--class) must be an integer between 0 and {num_classes - 1}, got {label!r}")
+    return torch.full((n,), index, dtype=torch.long, device=device)
+
+
+COMMON = ("n", "seed", "sampler", "steps", "batch_size", "progress")  # zoo sample's own flags
+
+
+def model_options(model, items: Iterable[str]) -> dict[str, Any]:
+    """``zoo sample -o KEY=VALUE`` items as keyword arguments for ``model.generate`` (a family's own options).
+
+    Values read as numbers or booleans where they look like one. A key that ``generate`` does not name is
+    a one-line ZooError listing those it does; a model whose ``generate`` takes ``**kwargs`` checks its
+    extra options itself.
+    """
+    import inspect
+
+    from .metrics.specs import parse_value
+
+    params = inspect.signature(model.generate).parameters
+    named = [k for k, p in params.items() if p.kind is p.KEYWORD_ONLY and k not in COMMON]
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise ZooError(f"-o expects KEY=VALUE (e.g. -o truncation=0.7), got {item!r}")
+        if key in COMMON:
+            raise ZooError(f"-o {key}: use zoo sample's own --{key.replace('_', '-')} flag")
+        if key not in named and not open_ended:
+            raise ZooError(f"{model.zoo_name} does not take -o {key} (it takes: {', '.join(named) or 'no options'})")
+        out[key] = parse_value(value)
+    return out
 
 
 def batched(n: int, batch_size: int | None, seed: int | None,
             fn: Callable[[int, Any], Any], default_batch: int = 64):
-    """Call ``fn(batch_n, generator)`` over batches and concatenate; one generator for the whole call."""
+    """Call ``fn(batch_n, generator)`` over batches and concatenate; one generator for the whole call.
+
+    The generator is the ``generator=`` given to ``generate`` if any, else a CPU one seeded with ``seed``.
+    """
     import torch
 
-    if n < 1:
-        raise ZooError(f"n must be at least 1, got {n}")
+    from .modeling import current_options
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ZooError(f"n must be a positive integer, got {n!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ZooError(f"batch_size must be a positive integer, got {batch_size!r}")
     bs = batch_size or min(n, default_batch)
-    g = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    g = current_options().generator or torch.Generator().manual_seed(0 if seed is None else int(seed))
     out = []
     with torch.no_grad():
         for start in range(0, n, bs):

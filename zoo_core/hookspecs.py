@@ -1,7 +1,10 @@
 """The hooks a plugin implements. A plugin is any module listed under the entry-point group ``zoo``.
 
-Every hook receives a ``register`` callable: plugins describe what they offer with light specs and
-never import torch here, so ``zoo --help`` and ``zoo list`` stay fast with every plugin installed.
+Every hook but ``register_commands`` receives a ``register`` callable: plugins describe what they offer
+with light specs and never import torch here, so ``zoo --help`` and ``zoo list`` stay fast with every
+plugin installed. ``zoo_core.plugins`` calls each hook through pluggy, one plugin at a time, and keeps a
+plugin's offers only if all its hooks succeed. The list of hooks is this module: a new ``@hookspec``
+here is called for every plugin with no other change.
 """
 
 from __future__ import annotations
@@ -49,4 +52,4 @@ def register_loggers(register):
 
 @hookspec
 def register_commands(cli):
-    """Add click commands to the ``zoo`` group (``cli.add_command(...)``)."""
+    """Add click commands with ``cli.add_command(...)`` or ``@cli.command()``; names the core uses stay the core's."""

@@ -34,14 +34,31 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 def save_pretrained(model, directory: str | Path, components: dict[str, Any] | None = None,
                     card: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` (and named extra ``components``: modules) in the zoo format."""
+    """Write ``model`` (and named extra ``components``: modules) in the zoo format.
+
+    Args:
+        model: a zoo model (anything with ``zoo_name``, ``config`` and a ``state_dict``).
+        directory: the folder to write (created if needed).
+        components: extra named modules saved as ``<name>.safetensors`` (a GAN's discriminator).
+        card: model-card options (dataset, metrics, ...) for README.md.
+
+    Returns:
+        The folder, as a ``Path``.
+
+    Example:
+        >>> import tempfile
+        >>> from zoo_core import create_model, save_pretrained
+        >>> folder = save_pretrained(create_model("dcgan", res=16, channels=4), tempfile.mkdtemp())
+        >>> (folder / "model.safetensors").is_file()
+        True
+    """
     from safetensors.torch import save_model
 
     from .plugins import registry
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    spec = registry().tables["model"].get(model.zoo_name)
+    spec = registry().lookup("model", model.zoo_name)
     files = {"model": "model.safetensors"}
     save_model(model, str(directory / "model.safetensors"), metadata={"format": "pt"})
     for name, module in (components or {}).items():
@@ -120,20 +137,20 @@ def _local(path: Path) -> Path:
 
 def resolve(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
             token: str | None = None, local_files_only: bool = False) -> Path:
-    """A local saved-model folder for ``src``: a folder, a run folder, or a Hub repo id."""
-    path = Path(src).expanduser()
-    if path.is_dir():
-        return _local(path)
-    if path.is_file():  # a published checkpoint file an importer recognises (e.g. improved-diffusion's .pt)
+    """A local saved-model folder for ``src``: a folder, a run folder, or a Hub repo id (see zoo_core.sources)."""
+    from .sources import classify
+
+    kind, where = classify(src)
+    if kind == "local" and Path(where).is_file():  # a published checkpoint file an importer recognises
         from .convert import as_zoo_model
 
-        converted = as_zoo_model(path)
+        converted = as_zoo_model(Path(where))
         if converted is not None:
             return converted
         raise ZooError(f"{src} is a file zoo cannot load directly; try `zoo convert {src} --out DIR --format ...`")
-    if not REPO_ID.match(str(src)):
-        raise ZooError(f"{src} does not exist (expected a run folder, a saved-model folder or a repo id)")
-    return download(str(src), revision, cache_dir, token, local_files_only)
+    if kind == "local":
+        return _local(Path(where))
+    return download(str(where), revision, cache_dir, token, local_files_only)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -321,12 +338,27 @@ def _copy_into(file: Path, out: Path) -> None:
 def push_to_hub(src_or_model, repo_id: str, private: bool = False, token: str | None = None,
                 commit_message: str | None = None, revision: str | None = None,
                 card: dict[str, Any] | None = None, license: str | None = None):
-    """Publish a saved model to the Hub in one commit; returns huggingface_hub's ``CommitInfo``.
+    """Publish a saved model to the Hub in one commit.
 
-    ``src_or_model`` is a saved-model folder, a run folder (its ``final/`` is pushed) or a model
-    object (saved to a temporary folder first, with ``card`` options). The repo is created if needed
-    (``private`` applies only then); ``revision`` names a branch, created from main if missing. Only the
-    allow-list of :mod:`zoo_core.publish` is uploaded, with local paths cut; ``license`` goes into the card.
+    The repo is created if needed (``private`` applies only then). Only the allow-list of
+    :mod:`zoo_core.publish` is uploaded, with local paths cut.
+
+    Args:
+        src_or_model: a saved-model folder, a run folder (its ``final/`` is pushed) or a model object
+            (saved to a temporary folder first, with ``card`` options).
+        repo_id: ``"owner/name"``.
+        private: create the repo private.
+        token: a Hub token with write access (default: ``HF_TOKEN`` / the saved login).
+        commit_message: the commit's message.
+        revision: a branch, created from main if missing.
+        card: model-card options when pushing a model object.
+        license: the license written into the model card.
+
+    Returns:
+        huggingface_hub's ``CommitInfo``.
+
+    Example:
+        >>> push_to_hub("runs/ddpm-shapes", "me/ddpm-shapes")  # doctest: +SKIP
     """
     if not isinstance(repo_id, str) or not REPO_ID.match(repo_id):
         raise ZooError(f"--repo expects a Hub repo id like 'you/name', got {repo_id!r}")
@@ -395,8 +427,8 @@ def read_config(directory: Path) -> tuple[Any, dict]:
         raise ZooError(f"{directory} uses zoo format {fmt}, newer than this zoo-core understands ({FORMAT}); "
                        "upgrade: pip install -U zoo-core")
     name = record["zoo_model"]
-    table = registry().tables["model"]
-    if name not in table:
+    spec = registry().lookup("model", name)
+    if spec is None:
         dist = record.get("distribution")
         if isinstance(dist, str) and PLUGIN_NAME.fullmatch(dist):
             raise PluginMissingError(f"this model needs {dist}: pip install {dist}")
@@ -404,7 +436,7 @@ def read_config(directory: Path) -> tuple[Any, dict]:
                                  "installed (see `zoo list` for the installed models)")
     if not isinstance(record.get("config", {}), dict):
         raise ZooError(f"{directory}/config.json: 'config' must be an object")
-    return table[name], record
+    return spec, record
 
 
 def build_model(spec, values: dict, device=None):
@@ -414,20 +446,46 @@ def build_model(spec, values: dict, device=None):
     return model.to(device) if device is not None else model
 
 
-def from_pretrained(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
-                    token: str | None = None, local_files_only: bool = False, device=None,
-                    trust_code: bool = False):
+def from_pretrained(src: str | Path, *, device: Any = None, torch_dtype: Any = None, revision: str | None = None,
+                    cache_dir: str | None = None, local_files_only: bool = False, token: str | None = None,
+                    trust_code: bool = False) -> Any:
     """Load a saved model from a folder, a run folder or a Hub repo id, ready to ``generate``.
 
     Nothing the folder names is imported unless ``trust_code=True`` (see :mod:`zoo_core.trust`); the
     model is built on the meta device and checked against the weights' header before any allocation.
+
+    Args:
+        src: a saved-model folder, a run folder (its ``final/``), a Hub repo id ``"owner/name"``
+            (or ``"hf://owner/name"``).
+        device: ``"auto"`` (default: cuda > mps > cpu), ``"cpu"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``.
+        torch_dtype: a floating dtype such as ``torch.bfloat16`` to cast the weights to; ``generate``
+            honours it (noise stays float32).
+        revision: a Hub branch, tag or commit.
+        cache_dir: the Hub cache folder (default: huggingface_hub's).
+        local_files_only: use the Hub cache only, never the network.
+        token: a Hub token for private repos (default: ``HF_TOKEN`` / the saved login).
+        trust_code: allow importing code the folder names (never needed by zoo's own families).
+
+    Returns:
+        The model (a ``torch.nn.Module`` of the family's class), in eval mode.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from zoo_core import create_model, from_pretrained
+        >>> folder = create_model("dcgan", res=16, z_dim=4, channels=4).save_pretrained(
+        ...     tempfile.mkdtemp())
+        >>> model = from_pretrained(folder, device="cpu", torch_dtype=torch.bfloat16)
+        >>> model.dtype, model.generate(2, seed=0).dtype
+        (torch.bfloat16, torch.float32)
     """
     import copy
 
     from .device import pick_device
+    from .modeling import check_dtype
     from .safeload import load_checked
     from .trust import loading
 
+    dtype = check_dtype(torch_dtype)
     directory = resolve(src, revision, cache_dir, token, local_files_only)
     spec, record = read_config(directory)
     dev = pick_device(device or "auto") if isinstance(device, (str, type(None))) else device
@@ -439,7 +497,8 @@ def from_pretrained(src: str | Path, revision: str | None = None, cache_dir: str
     cls = spec.load_model_class()
     with loading(str(src), trust_code):
         model = load_checked(lambda: cls(copy.deepcopy(cfg)), weights, f"the {spec.name} config")
-    return model.to(dev).eval()
+    model = model.to(dev) if dtype is None else model.to(device=dev, dtype=dtype)
+    return model.eval()
 
 
 def _load_weights(module, path: Path, what: str) -> None:

@@ -95,15 +95,6 @@ def save_folder(images, folder: str | Path, start: int = 0, meta: dict[str, Any]
     return out
 
 
-def save_images(images, out: str | Path, nrow: int | None = None, meta: dict[str, Any] | None = None) -> Path:
-    """OUT ending in .png/.jpg writes one grid; anything else is a folder of PNGs."""
-    out = Path(out)
-    if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
-        return save_grid(images, out, nrow, meta=meta)
-    save_folder(images, out, meta=meta)
-    return out
-
-
 def save_gif(frames, path: str | Path, duration_ms: int = 80) -> Path:
     """One image per frame (a batch), looping."""
     path = Path(path)

@@ -12,7 +12,7 @@ Conventions shared by every protocol:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -21,6 +21,33 @@ if TYPE_CHECKING:  # keep torch out of CLI start-up
     from torch import nn
 
 Batch = dict  # {"image": FloatTensor[B,C,H,W] in [-1,1], "label": LongTensor[B], "caption": list[str]}
+
+REQUIRED_CONFIG_FIELDS = ("res", "in_channels")
+
+
+@runtime_checkable
+class ModelConfig(Protocol):
+    """A model's config dataclass (its fields are the ``zoo train NAME`` flags; see ``zoo_core.config.opt``).
+
+    The engine reads ``res`` (the square image size, which the data pipeline resizes to) and
+    ``in_channels`` (1 grayscale, 3 RGB, 4 RGBA) from every model config, so both are required.
+    Optional class attributes: ``TRAIN_DEFAULTS`` (a dict of engine/data option defaults for this
+    model) and ``PRESETS`` (``{name: {option: value}}`` for ``--preset``). A model class may define
+    ``adapt_config(config, data_info) -> config`` to fill fields from the data (number of classes).
+    """
+
+    res: int
+    in_channels: int
+
+
+def check_model_config(config: Any, model: str) -> None:
+    """Raise a one-line ZooError when a model config lacks a field the engine needs."""
+    from .errors import ZooError
+
+    missing = [f for f in REQUIRED_CONFIG_FIELDS if not isinstance(getattr(config, f, None), int)]
+    if missing:
+        raise ZooError(f"{model}'s config {type(config).__name__} lacks integer field(s) {', '.join(missing)}, "
+                       "which every model config needs (see docs/plugins.md); fix the plugin")
 
 
 @runtime_checkable
@@ -75,17 +102,19 @@ class Trainer(Protocol):
       ``{"g": ..., "d": ...}``); these are checkpointed.
     * ``optimizers``: by name; the engine sets their learning rate each step from the schedule
       (each param group's ``initial_lr`` is multiplied by the schedule factor).
-    * ``ema``: names of modules whose exponential moving average the engine keeps; the EMA
-      weights are what the saved model samples with.
     * ``phases(step)``: the updates that make up optimizer step ``step``.
     * ``state_dict`` / ``load_state_dict``: JSON-able extra state (a growth phase, loss history).
     * ``health(logs)``: family specific warnings for the last step's logs (e.g. D loss near 0).
+
+    Built as ``cls(model, config, data_info, train_cfg, device)``. Optional: ``components()`` (extra
+    networks saved beside the model in ``final/``, e.g. the discriminator) and ``preview_kwargs`` (a
+    dict passed to ``generate`` for the periodic sample grids). The engine keeps an EMA of the whole
+    ``model`` when ``--ema`` is on; the saved model samples with those weights.
     """
 
     model: Any
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
-    ema: Sequence[str]
 
     def phases(self, step: int) -> list[Phase]: ...
 
@@ -110,12 +139,17 @@ class Sampler(Protocol):
 
 @runtime_checkable
 class Metric(Protocol):
-    """A streaming evaluation metric.
+    """A streaming evaluation metric, as the evaluator calls it (details: ``zoo_core/metrics/base.py``).
 
-    ``update(images, real=...)`` takes a batch of images in [-1, 1] from the real data
-    (``real=True``) or the model (``real=False``) and keeps only features or running statistics;
-    ``compute()`` returns ``{name: float}``; ``reset()`` forgets everything.
+    Built by its registered factory as ``factory(extractor=..., model=..., device=..., seed=..., **options)``.
+    ``needs`` says what the evaluator feeds it: ``"features"`` calls ``update_features(feats, real=...)``
+    with the shared extractor's outputs; ``"images"`` and ``"model"`` call ``update(images, real=...)`` with
+    images in [-1, 1] (plus ``labels=`` when ``update`` takes it). ``compute()`` returns ``{name: float}``;
+    ``reset()`` forgets both sides. Optional: ``needs_real``/``needs_fake`` (which sides it wants),
+    ``feature`` (the extractor output a features metric uses), ``real_state()``/``load_real_state()``.
     """
+
+    needs: str
 
     def update(self, images: torch.Tensor, *, real: bool) -> None: ...
 

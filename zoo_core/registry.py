@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import ZooError
@@ -49,7 +49,7 @@ class ModelSpec:
     family: str
     config: str  # import path of the config dataclass (a module that does not import torch)
     model: str  # import path of the Generator class; ``cls(config)`` builds it
-    trainer: str  # import path of the Trainer class; ``cls(model, config, data_info, device)``
+    trainer: str  # import path of the Trainer class; ``cls(model, config, data_info, train_cfg, device)``
     samplers: tuple[str, ...] = ()
     conditioning: str = "none"  # none | class | text
     paper: str = ""
@@ -155,33 +155,109 @@ class LoggerSpec:
     version: str = ""
 
 
-KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "dataset": DatasetSpec,
-         "importer": ImporterSpec, "pretrained": PretrainedSpec, "logger": LoggerSpec}
+KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "extractor": MetricSpec,
+         "dataset": DatasetSpec, "importer": ImporterSpec, "pretrained": PretrainedSpec, "logger": LoggerSpec}
+CORE = "zoo-core"
 
 
-@dataclass
+def kind_of(spec: Any) -> str:
+    """The registry kind of a spec (a MetricSpec is a ``metric`` or an ``extractor`` by its ``kind``)."""
+    if isinstance(spec, MetricSpec):
+        if spec.kind not in ("metric", "extractor"):
+            raise ZooError(f"MetricSpec {spec.name!r}: kind must be 'metric' or 'extractor', got {spec.kind!r}")
+        return spec.kind
+    kind = next((k for k, cls in KINDS.items() if isinstance(spec, cls)), None)
+    if kind is None:
+        raise TypeError(f"not a zoo spec: {spec!r}")
+    return kind
+
+
+def _owner(name: str, claims: dict[str, Any], prefer: dict[str, str]) -> str | None:
+    """Who gets a name several distributions claim: the one the user chose in ``ZOO_PREFER``, else
+    zoo-core, else the distribution named ``zoo-<name>``.
+
+    Any other clash is refused for every claimant (None): guessing from install order would make the
+    same command mean different models on two machines.
+    """
+    if len(claims) == 1:
+        return next(iter(claims))
+    if prefer.get(name) in claims:
+        return prefer[name]
+    if CORE in claims:
+        return CORE
+    canonical = [d for d in claims if d.lower().replace("_", "-") == f"zoo-{name.lower()}"]
+    return canonical[0] if len(canonical) == 1 else None
+
+
 class Registry:
-    """Name -> spec tables, one per kind."""
+    """Name -> spec, one table per kind. Read it through :meth:`get`, :meth:`specs`, :meth:`names`.
 
-    tables: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    Every distribution's claim on a name is kept, so the outcome of a clash does not depend on the
+    order plugins load in (see :func:`_owner`) and :meth:`clashes` can name every claimant.
+    """
+
+    def __init__(self, prefer: dict[str, str] | None = None) -> None:
+        self.prefer = dict(prefer or {})  # name -> distribution that keeps it in a clash (ZOO_PREFER)
+        self._claims: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}  # kind -> name -> dist -> spec
+        self._tables: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
 
     def add(self, spec: Any, distribution: str = "", version: str = "") -> None:
-        kind = next((k for k, cls in KINDS.items() if isinstance(spec, cls)), None)
-        if kind is None:
-            raise TypeError(f"not a zoo spec: {spec!r}")
+        """Register ``spec`` (a distribution registering the same name again replaces its own spec)."""
+        kind = kind_of(spec)
         if distribution and not spec.distribution:
             spec = replace(spec, distribution=distribution, version=version)
-        table = self.tables[kind]
-        if spec.name in table and table[spec.name].distribution != spec.distribution:
-            other = table[spec.name].distribution
-            raise ZooError(f"{kind} {spec.name!r} is registered by both {other} and {spec.distribution}")
-        table[spec.name] = spec
+        self._claims[kind].setdefault(spec.name, {})[spec.distribution] = spec
+        self._resolve(kind, spec.name)
+
+    def remove(self, kind: str, name: str, distribution: str | None = None) -> None:
+        """Drop ``name`` (only ``distribution``'s claim when given); unknown names are ignored."""
+        claims = self._claims[kind].get(name, {})
+        for dist in [d for d in claims if distribution is None or d == distribution]:
+            del claims[dist]
+        self._resolve(kind, name)
+
+    def _resolve(self, kind: str, name: str) -> None:
+        claims = self._claims[kind].get(name) or {}
+        owner = _owner(name, claims, self.prefer) if claims else None
+        if owner is None:
+            self._tables[kind].pop(name, None)
+        else:
+            self._tables[kind][name] = claims[owner]
+        if not claims:
+            self._claims[kind].pop(name, None)
+
+    def clashes(self) -> list[str]:
+        """One line per name that several distributions claim: who they are and who, if anyone, got it."""
+        lines = []
+        for kind, names in self._claims.items():
+            for name, claims in sorted(names.items()):
+                if len(claims) < 2:
+                    continue
+                who = " and ".join(sorted(claims))
+                owner = _owner(name, claims, self.prefer)
+                if owner is None:
+                    lines.append(f"{kind} {name!r} is registered by both {who}, so neither provides it; "
+                                 f"uninstall one of them or choose one with ZOO_PREFER={name}=DISTRIBUTION")
+                else:
+                    why = ("chosen by ZOO_PREFER" if self.prefer.get(name) == owner else "the core" if owner == CORE
+                           else f"its distribution is named zoo-{name}")
+                    lines.append(f"{kind} {name!r} is registered by both {who}; {owner} keeps it ({why})")
+        return lines
 
     def get(self, kind: str, name: str) -> Any:
-        return find(self.tables[kind], kind, name)
+        """The spec, or a ZooError with close matches."""
+        return find(self._tables[kind], kind, name)
+
+    def lookup(self, kind: str, name: str) -> Any | None:
+        """The spec, or None when no installed plugin provides ``name``."""
+        return self._tables[kind].get(name)
+
+    def specs(self, kind: str) -> list[Any]:
+        """Every spec of ``kind``, sorted by name."""
+        return [self._tables[kind][n] for n in sorted(self._tables[kind])]
 
     def names(self, kind: str) -> list[str]:
-        return sorted(self.tables[kind])
+        return sorted(self._tables[kind])
 
     def model(self, name: str) -> ModelSpec:
         return self.get("model", name)

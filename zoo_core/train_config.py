@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from .config import opt
+from .errors import ZooError
 
 
 @dataclass
@@ -58,3 +60,40 @@ class TrainConfig:
     logger: tuple[str, ...] = opt((), "experiment loggers beside metrics.jsonl: tensorboard, wandb, mlflow, csv "
                                       "(comma-separated or repeated; each needs its extra, e.g. "
                                       "pip install 'zoo-core[tensorboard]')", multiple=True)
+
+
+def check_same_architecture(saved: dict, model_cfg: object, run_dir: str | Path) -> None:
+    """A run continues with the architecture it was trained with: any model option that differs from
+    the run's config.json is a ZooError naming the option(s), both values and the ways out.
+
+    Called before anything is built or loaded, so the user sees one line, not a size-mismatch traceback.
+    """
+    from .config import to_dict
+    from .options import as_flags
+
+    old = saved.get("config") or {}
+    new = to_dict(model_cfg)
+    changed = [k for k in new if k in old and old[k] != new[k]]
+    if not changed:
+        return
+    was = ", ".join(f"{as_flags({k: _tuple(new[k])})} (the run has {as_flags({k: _tuple(old[k])}).split(' ', 1)[-1]})"
+                    for k in changed)
+    raise ZooError(f"{run_dir} was trained with other model options: {was}; a run cannot change its architecture: "
+                   f"drop the option to continue it, or start a new run with another --out (add --init {run_dir} "
+                   "to fine-tune from its weights)")
+
+
+def _tuple(v: object) -> object:
+    return tuple(v) if isinstance(v, list) else v
+
+
+#: How ``zoo train NAME --help`` groups the engine's options (the model's and the data's have their own).
+SECTIONS = {
+    "run": ("out", "init", "resume", "steps", "seed"),
+    "optimisation": ("batch_size", "grad_accum", "lr", "lr_schedule", "lr_step_every", "lr_gamma", "warmup",
+                     "grad_clip", "grad_warn", "on_nonfinite", "ema", "ema_decay"),
+    "logging and evaluation": ("log_every", "sample_every", "sample_n", "checkpoint_every", "keep_checkpoints",
+                               "eval_every", "eval_metrics", "eval_n", "eval_extractor", "progress",
+                               "progress_every", "logger"),
+    "hardware": ("device", "precision", "compile"),
+}

@@ -44,9 +44,10 @@ def check_registered(path: str) -> None:
     if source is None:
         return
     from .plugins import registry
+    from .registry import KINDS
 
-    known = {getattr(spec, f, None) for table in registry().tables.values() for spec in table.values()
-             for f in SPEC_PATHS}
+    reg = registry()
+    known = {getattr(spec, f, None) for kind in KINDS for spec in reg.specs(kind) for f in SPEC_PATHS}
     if path not in known:
         raise ZooError(f"{source} asks to import and run code ({shown(path)}), which no installed plugin "
                        "registers; zoo never runs code a model folder names: pass trust_code=True (--trust-code) "

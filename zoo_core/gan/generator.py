@@ -11,7 +11,7 @@ A GAN model class mixes it in before ``nn.Module`` and provides
 
 ``generate`` draws latents through the registered sampler (``latent`` by default: Gaussian or
 truncated latents, see :func:`~zoo_core.gan.latent.latent_sampler`) with
-:func:`zoo_core.generation.batched`, so the same seed gives the same images in any batch size
+:func:`zoo_core.generation.generate`, so the same seed gives the same images in any batch size
 (for generators without batch statistics at sampling time, which holds in eval mode).
 """
 
@@ -22,12 +22,13 @@ from typing import Any
 import torch
 
 from zoo_core.errors import ZooError
-from zoo_core.generation import batched, progress_bar, sampler_fn
+from zoo_core.generation import generate
+from zoo_core.modeling import ZooModelMixin
 
 from .latent import seed_latent, slerp
 
 
-class GANGenerator:
+class GANGenerator(ZooModelMixin):
     """Mixin: sampling and interpolation on top of ``latent_shape`` and ``synthesize``."""
 
     latent_shape: tuple[int, ...]
@@ -47,17 +48,8 @@ class GANGenerator:
                  batch_size: int | None = None, progress: bool = False, truncation: float | None = None,
                  **condition: Any) -> torch.Tensor:
         """``n`` images in [-1, 1]; ``truncation`` resamples latent entries beyond that many std devs."""
-        name, fn = sampler_fn(self, sampler)
-        bs = batch_size or min(n, 64)
-
-        with progress_bar(progress, -(-n // bs), f"{name} sampling") as bar:
-            def one(k: int, g: torch.Generator) -> torch.Tensor:
-                images = fn(self, k, generator=g, steps=steps, truncation=truncation, **condition)
-                if bar.bar is not None:
-                    bar.bar.advance(bar.task)
-                return images
-
-            return batched(n, bs, seed, one)
+        return generate(self, n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size, progress=progress,
+                        truncation=truncation, **condition)
 
     @torch.no_grad()
     def interpolate(self, seed_a: int, seed_b: int, frames: int = 16, *, truncation: float | None = None,

@@ -9,6 +9,11 @@ A family subclasses it and overrides hooks; only ``build_discriminator`` is requ
 
 ``build_discriminator()``
     return D (an ``nn.Module``); the base moves it to the device.
+``build_optimizers()``
+    the optimizers by phase name (default ``{"d", "g"}`` from :meth:`GANTrainer.make_optimizer`).
+``prepare(batch)``
+    the real micro-batch as both updates see it (default: unchanged; StackGAN adds text embeddings
+    and resizes images for Stage I).
 ``sample_latent(n)``
     latents for ``n`` fakes (default: standard Gaussian of ``model.latent_shape`` or ``(z_dim,)``).
 ``generate_fake(batch)``
@@ -16,6 +21,11 @@ A family subclasses it and overrides hooks; only ``build_discriminator`` is requ
     embedding). It receives the real micro-batch, so text models can reuse its captions. Default:
     ``{"image": model(sample_latent(n))}``. Called under ``no_grad`` for D's update and with
     gradients for G's.
+``d_outputs(real_in, batch, fake_in, fake)``
+    D's outputs for the real and the fake inputs (default: one joint or two separate ``d_forward``
+    passes; StackGAN adds the mismatched-caption pass here).
+``adversarial_d_loss(real_s, fake_s, real_t, fake_t, real_out, fake_out)``
+    D's adversarial loss from the scores and targets (default: the configured ``--loss``).
 ``d_forward(images, batch)``
     D's raw output for ``images``: a tensor of one score/logit per image, or a dict with
     ``"score"`` and extras (class logits) for ``extra_*_loss``. ``batch`` is the real batch for real
@@ -97,8 +107,7 @@ class GANTrainer:
         self.train_cfg, self.device = train_cfg, torch.device(device)
         self.discriminator = self.build_discriminator().to(self.device)
         self.modules = {"g": model, "d": self.discriminator}
-        self.optimizers = {"d": self.make_optimizer("d"), "g": self.make_optimizer("g")}
-        self.ema = ("g",)
+        self.optimizers = self.build_optimizers()
         self.noise = InstanceNoise(config.instance_noise, config.instance_noise_steps)
         self.replay = ReplayBuffer(config.replay_size, config.replay_fraction)
         self.monitor = GanHealth(config.loss)
@@ -108,6 +117,12 @@ class GANTrainer:
     # ------------------------------------------------------------- hooks
     def build_discriminator(self) -> nn.Module:
         raise NotImplementedError("a GANTrainer subclass must build its discriminator")
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"d": self.make_optimizer("d"), "g": self.make_optimizer("g")}
+
+    def prepare(self, batch: dict) -> dict:
+        return batch
 
     def g_parameters(self):
         return self.model.parameters()
@@ -132,14 +147,23 @@ class GANTrainer:
         return None, {}
 
     # ------------------------------------------------------ optimizers
-    def make_optimizer(self, which: str) -> torch.optim.Optimizer:
-        """Adam(lr, (beta1, beta2)) for G and D; SGD with momentum 0.9 for D with --d-optimizer sgd."""
+    def make_optimizer(self, which: str, params=None) -> torch.optim.Optimizer:
+        """The optimizer of ``which`` ("g" or "d") over ``params`` (default: all of G's or D's).
+
+        lr: ``--lr-g``/``--lr-d``, else ``--lr``. Kind: ``--g-optimizer``/``--d-optimizer`` where the config
+        has it (adam with ``--beta1``/``--beta2``; sgd with momentum 0.9; rmsprop), else adam.
+        """
         cfg = self.config
         own = cfg.lr_g if which == "g" else cfg.lr_d
         lr = self.train_cfg.lr if own is None else own
-        params = [p for p in (self.g_parameters() if which == "g" else self.d_parameters()) if p.requires_grad]
-        if which == "d" and cfg.d_optimizer == "sgd":
+        if params is None:
+            params = self.g_parameters() if which == "g" else self.d_parameters()
+        params = [p for p in params if p.requires_grad]
+        kind = getattr(cfg, f"{which}_optimizer", "adam")
+        if kind == "sgd":
             return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        if kind == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
         return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
 
     # ------------------------------------------------------------ losses
@@ -147,19 +171,25 @@ class GANTrainer:
         """What D sees of an image batch: the images plus this step's instance noise."""
         return self.noise(images, self.step)
 
-    def _d_outputs(self, real: torch.Tensor, batch: dict, fake_img: torch.Tensor, fake: dict) -> tuple[Out, Out]:
+    def d_outputs(self, real: torch.Tensor, batch: dict, fake_img: torch.Tensor, fake: dict) -> tuple[Out, Out]:
         if self.config.separate_batches:
             return self.d_forward(real, batch), self.d_forward(fake_img, fake)
         joint = self.d_forward(torch.cat([real, fake_img]), _cat(batch, fake))
         return _split(joint, len(real))
 
-    def _prob(self, scores: torch.Tensor) -> float:
+    def adversarial_d_loss(self, real_s: torch.Tensor, fake_s: torch.Tensor, real_t, fake_t, real_out: Out,
+                           fake_out: Out) -> torch.Tensor:
+        return d_loss(self.config.loss, real_s, fake_s, real_t, fake_t)
+
+    def prob(self, scores: torch.Tensor) -> float:
+        """Mean D output as logged: a probability for the BCE losses, the raw critic score otherwise."""
         scores = scores.detach().float()
         return float((torch.sigmoid(scores) if self.config.loss in ("nonsaturating", "minimax") else scores).mean())
 
     def d_step(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         """D's update on one real micro-batch and as many fresh fakes."""
         cfg = self.config
+        batch = self.prepare(batch)
         with torch.no_grad():
             fake = self.generate_fake(batch)
         fake_img = fake["image"].detach()
@@ -171,15 +201,15 @@ class GANTrainer:
             self.replay.push(fake_img)
             fake_img = mixed
         real_in, fake_in = self.d_inputs(batch["image"]), self.d_inputs(fake_img)
-        real_out, fake_out = self._d_outputs(real_in, batch, fake_in, fake)
+        real_out, fake_out = self.d_outputs(real_in, batch, fake_in, fake)
         real_s, fake_s = score_of(real_out), score_of(fake_out)
         real_t = fake_t = None
         if cfg.loss in LABEL_LOSSES and (cfg.smoothing is not None or cfg.label_flip):
             real_t, fake_t = real_fake_targets(len(real_s), cfg.smoothing, device=real_s.device)
             real_t, fake_t = flip_labels(real_t, cfg.label_flip), flip_labels(fake_t, cfg.label_flip)
-        adv = d_loss(cfg.loss, real_s, fake_s, real_t, fake_t)
+        adv = self.adversarial_d_loss(real_s, fake_s, real_t, fake_t, real_out, fake_out)
         loss = adv
-        logs.update(loss_d=float(adv.detach()), d_real=self._prob(real_s), d_fake=self._prob(fake_s))
+        logs.update(loss_d=float(adv.detach()), d_real=self.prob(real_s), d_fake=self.prob(fake_s))
         penalty, reg_logs = critic_regularisers(cfg, lambda x: score_of(self.d_forward(x, batch)), real_in, fake_in,
                                                 real_s)
         loss = loss + penalty
@@ -192,6 +222,7 @@ class GANTrainer:
 
     def g_step(self, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         """G's update: fresh fakes scored by a frozen D."""
+        batch = self.prepare(batch)
         fake = self.generate_fake(batch)
         with frozen(self.discriminator):
             fake_out = self.d_forward(self.d_inputs(fake["image"]), fake)

@@ -21,12 +21,12 @@ def _list_table() -> None:
     table = Table(title="metrics (--metrics) and feature extractors (--extractor)")
     for col in ("kind", "name", "plugin", "summary"):
         table.add_column(col)
-    for spec in sorted(reg.tables["metric"].values(), key=lambda s: (getattr(s, "kind", "metric"), s.name)):
-        table.add_row(getattr(spec, "kind", "metric"), spec.name, f"{spec.distribution} {spec.version}", spec.summary)
+    for spec in reg.specs("extractor") + reg.specs("metric"):
+        table.add_row(spec.kind, spec.name, f"{spec.distribution} {spec.version}", spec.summary)
     Console().print(table)
 
 
-def _show(results: dict) -> None:
+def _show(results: dict, stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -35,7 +35,7 @@ def _show(results: dict) -> None:
     table.add_column("value", justify="right")
     for key, value in results["metrics"].items():
         table.add_row(key, f"{value:.4f}")
-    con = Console()
+    con = Console(stderr=stderr)
     con.print(table)
     ext = results.get("extractor")
     if ext:
@@ -68,8 +68,9 @@ def _show(results: dict) -> None:
               help="resolution of the real images [default: that of the generated ones]")
 @click.option("--option", "-o", "options", multiple=True, metavar="METRIC.KEY=VALUE",
               help="metric option, repeatable: kid.subsets=50, is.splits=10, pr.k=5")
-@click.option("--out", type=click.Path(dir_okay=False), default="results.json", show_default=True,
-              help="JSON results file")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="results.json", show_default=True,
+              help="JSON results file; - writes the JSON to stdout instead of the table")
+@click.option("--json", "as_json", is_flag=True, help="print the JSON results to stdout (the table goes to stderr)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="data loader workers")
@@ -80,7 +81,8 @@ def _show(results: dict) -> None:
 @click.option("--list", "list_", is_flag=True, help="list the installed metrics and extractors, then exit")
 @every_option
 def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, stats, save_stats, crop_border,
-                 res, options, out, seed, device, workers, sampler, steps, revision, list_, trust_code=False):
+                 res, options, out, as_json, seed, device, workers, sampler, steps, revision, list_,
+                 trust_code=False):
     """Score SRC (a run folder, a saved-model folder, a Hub repo id, or a folder of generated images)
     against real images: zoo eval ./runs/ddpm-x --data ~/celeba --metrics fid,kid,pr --n 10000"""
     if list_:
@@ -104,11 +106,15 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
         raise ZooError("--sampler/--steps apply to models; SRC is a folder of images")
     results = ev(target, n, save_stats=save_stats, gen_kwargs=gen_kwargs, res=res, progress=True)
     results = {"src": str(src), "data": data, **results}
-    _show(results)
-    if out:
+    to_stdout = as_json or out == "-"
+    _show(results, stderr=to_stdout)  # stdout then holds the JSON only, for `| jq`
+    text = json.dumps(results, indent=2) + "\n"
+    if to_stdout:
+        click.echo(text, nl=False)
+    if out and out != "-":
         path = Path(out).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2) + "\n")
-        click.echo(f"wrote {path}")
+        path.write_text(text)
+        click.echo(f"wrote {path}", err=to_stdout)
     if save_stats:
-        click.echo(f"wrote real statistics to {save_stats}")
+        click.echo(f"wrote real statistics to {save_stats}", err=to_stdout)

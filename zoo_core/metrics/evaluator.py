@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from ..errors import ZooError
+from ..generation import progress_bar
 from ..registry import load_object
 from . import images as img_src
 from .specs import lookup
@@ -42,30 +43,6 @@ def _takes_labels(metric) -> bool:
         return "labels" in inspect.signature(metric.update).parameters
     except (TypeError, ValueError):
         return False
-
-
-class _Progress:
-    def __init__(self, enabled: bool):
-        self.enabled, self.bar = enabled, None
-
-    def __enter__(self):
-        if self.enabled:
-            from ..progress import make_progress  # plain lines every --progress-every seconds off a terminal
-
-            self.bar = make_progress(unit="img")
-            self.bar.__enter__()
-        return self
-
-    def task(self, description: str, total: int):
-        return self.bar.add_task(description, total=total) if self.bar else None
-
-    def advance(self, task, k: int) -> None:
-        if self.bar and task is not None:
-            self.bar.advance(task, k)
-
-    def __exit__(self, *exc):
-        if self.bar:
-            self.bar.__exit__(*exc)
 
 
 def _describe(data) -> str:
@@ -181,7 +158,7 @@ class Evaluator:
         cfg = getattr(model, "config", None)
         res_given, res = res, res or getattr(cfg, "res", None)  # generated images' size wins, unless given
         channels = 1 if getattr(cfg, "in_channels", 3) == 1 else 3
-        with _Progress(progress) as bar:
+        with progress_bar(progress, transient=False, unit="img") as bar:
             done = 0
             task = bar.task("generated images", n_fake) if fake_side else None
             for images in fake_batches if fake_side else ():
@@ -191,7 +168,7 @@ class Evaluator:
                 channels = 1 if images.shape[1] == 1 else 3
                 self._feed(fake_side, images, real=False)
                 done += len(images)
-                bar.advance(task, len(images))
+                bar.advance(len(images), task)
             n_fake = done
             real_count, real_source = self._real_pass(real_side, res, channels, n_real or self.n_real or n_fake or None,
                                                       bar)
@@ -245,7 +222,7 @@ class Evaluator:
             for images, labels in img_src.dataset_batches(ds, n_real, self.seed, self.batch_size, self.workers):
                 self._feed(todo, images, real=True, labels=labels)
                 done += len(images)
-                bar.advance(task, len(images))
+                bar.advance(len(images), task)
             count, source = done, _describe(self.data)
             for m in todo:  # later calls reuse what metrics can restore
                 if hasattr(m, "real_state"):

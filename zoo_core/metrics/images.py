@@ -8,7 +8,6 @@ deterministic preprocessing (center crop, resize; no flips).
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -86,14 +85,14 @@ class BorderCropSource(Source):
 
 # ---------------------------------------------------------------- what SRC is
 def is_model_dir(path: Path) -> bool:
-    cfg, final = path / "config.json", path / "final" / "config.json"
-    if final.is_file():
+    """A run folder (with ``final/``) or a saved model, as opposed to a folder of images."""
+    from ..training import load_run_config
+
+    if (path / "final" / "config.json").is_file():
         return True
-    if not cfg.is_file():
-        return False
     try:
-        return "zoo_model" in json.loads(cfg.read_text())
-    except (OSError, json.JSONDecodeError):
+        return "zoo_model" in (load_run_config(path) or {})
+    except ZooError:
         return False
 
 

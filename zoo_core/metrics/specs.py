@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ZooError
-from ..registry import MetricSpec, find
+from ..registry import MetricSpec
 
 METRICS = [
     MetricSpec("fid", "Fréchet Inception Distance (Heusel et al. 2017); lower is better",
@@ -63,8 +63,7 @@ def lookup(kind: str, name: str, registry=None) -> MetricSpec:
         from ..plugins import registry as get_registry
 
         registry = get_registry()
-    table = {n: s for n, s in registry.tables["metric"].items() if getattr(s, "kind", "metric") == kind}
-    return find(table, kind, name)
+    return registry.get(kind, name)
 
 
 def names(kind: str, registry=None) -> list[str]:
@@ -72,7 +71,7 @@ def names(kind: str, registry=None) -> list[str]:
         from ..plugins import registry as get_registry
 
         registry = get_registry()
-    return sorted(n for n, s in registry.tables["metric"].items() if getattr(s, "kind", "metric") == kind)
+    return registry.names(kind)
 
 
 def parse_value(text: str) -> Any:

@@ -11,12 +11,10 @@ from zoo_dcgan.config import DCGANConfig
 from zoo_dcgan.model import DCGAN
 from zoo_dcgan.trainer import DCGANTrainer
 
+from zoo_core import training
 from zoo_core.cli import main
-from zoo_core.config import layer
-from zoo_core.data import DataConfig, DataInfo
-from zoo_core.engine import Engine
+from zoo_core.data import DataInfo
 from zoo_core.images import read_meta
-from zoo_core.plugins import registry
 from zoo_core.train_config import TrainConfig
 
 TINY = {"res": 16, "channels": 4, "z_dim": 8, "batch_size": 8, "progress": False, "device": "cpu",
@@ -25,9 +23,7 @@ TINY = {"res": 16, "channels": 4, "z_dim": 8, "batch_size": 8, "progress": False
 
 def engine(out, callbacks=None, **values):
     values = {"data": "builtin:shapes", "out": str(out), **TINY, **values}
-    cfgs = layer({"model": DCGANConfig, "data": DataConfig, "train": TrainConfig},
-                 [("defaults", DCGANConfig.TRAIN_DEFAULTS), ("test", values)])
-    return Engine(registry().model("dcgan"), cfgs["model"], cfgs["train"], cfgs["data"], callbacks=callbacks)
+    return training.engine("dcgan", callbacks=callbacks, **values)
 
 
 def test_short_run_trains_both_nets_and_samples(tmp_path):

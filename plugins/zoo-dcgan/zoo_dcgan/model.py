@@ -10,6 +10,8 @@ from torch import nn
 from zoo_core.errors import ZooError
 from zoo_core.gan.generator import GANGenerator
 from zoo_core.gan.latent import truncated_noise
+from zoo_core.generation import class_labels
+from zoo_core.modeling import unexpected_arguments
 
 from .config import DCGANConfig
 from .networks import GeneratorNet
@@ -51,23 +53,13 @@ class DCGAN(GANGenerator, nn.Module):
         return self.net(z, label)
 
     def _labels(self, n: int, label, generator) -> torch.Tensor | None:
-        if not self.num_classes:
-            if label is not None:
-                raise ZooError("this dcgan model is not class-conditional; drop --class")
-            return None
-        if label is None:
-            labels = torch.randint(0, self.num_classes, (n,), generator=generator)
-        else:
-            if not 0 <= int(label) < self.num_classes:
-                raise ZooError(f"--class must be between 0 and {self.num_classes - 1}, got {label}")
-            labels = torch.full((n,), int(label), dtype=torch.long)
-        return labels.to(self._device())
+        return class_labels(n, label, self.num_classes, generator, self._device(), "this dcgan")
 
     def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, label: int | None = None,
                    **kwargs) -> torch.Tensor:
         """Images for latents ``z``; ``label`` fixes the class (else drawn from ``generator`` after z)."""
         if kwargs:
-            raise ZooError(f"dcgan does not take {', '.join('--' + k.replace('_', '-') for k in kwargs)}")
+            raise unexpected_arguments(self, kwargs)
         return self(z, self._labels(len(z), label, generator))
 
     def condition_for_seed(self, seed: int, truncation: float | None = None) -> dict:

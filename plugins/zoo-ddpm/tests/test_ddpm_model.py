@@ -52,7 +52,7 @@ def test_generate_is_seeded_and_checks_options():
         model.generate(1, sampler="euler")
     with pytest.raises(ZooError, match="not class-conditional"):
         model.generate(1, label=1)
-    with pytest.raises(ZooError, match="--steps must be between"):
+    with pytest.raises(ZooError, match=r"steps \(--steps\) must be between"):
         model.generate(1, steps=500)
 
 
@@ -108,7 +108,7 @@ def test_cli_errors_are_one_line(tmp_path):
     env = dict(os.environ)
     for args, needle in ([["train", "ddpm", "--res", "24", "--data", "builtin:shapes"], "power of two"],
                          [["train", "ddpm", "--data", str(tmp_path / "nope")], "does not exist"],
-                         [["sample", str(tmp_path / "nothing")], "does not exist"]):
+                         [["sample", str(tmp_path / "nothing")], "no such run folder"]):
         proc = subprocess.run([sys.executable, "-m", "zoo_core", *args], capture_output=True, text=True, env=env,
                               timeout=120)
         assert proc.returncode == 2, proc.stderr

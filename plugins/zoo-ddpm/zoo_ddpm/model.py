@@ -8,14 +8,15 @@ import torch
 from torch import nn
 
 from zoo_core.errors import ZooError
-from zoo_core.generation import batched, progress_bar, sampler_fn
+from zoo_core.generation import class_labels, generate, sampler_fn
+from zoo_core.modeling import ZooModelMixin, unexpected_arguments
 
 from .config import DDPMConfig
 from .diffusion import GaussianDiffusion, make_betas, space_timesteps
 from .unet import UNet
 
 
-class DDPM(nn.Module):
+class DDPM(ZooModelMixin, nn.Module):
     """A denoising diffusion model; ``generate(n, seed=...)`` returns images in [-1, 1]."""
 
     zoo_name = "ddpm"
@@ -46,18 +47,9 @@ class DDPM(nn.Module):
         return self.unet(x, t, label)
 
     def _cond(self, n: int, label, generator) -> dict:
-        if not self.config.num_classes:
-            if label is not None:
-                raise ZooError(f"{self.zoo_name} model is not class-conditional; drop --class")
-            return {}
-        k = self.config.num_classes
-        if label is None:
-            labels = torch.randint(0, k, (n,), generator=generator)
-        else:
-            if not 0 <= int(label) < k:
-                raise ZooError(f"--class must be between 0 and {k - 1}, got {label}")
-            labels = torch.full((n,), int(label), dtype=torch.long)
-        return {"label": labels.to(next(self.parameters()).device)}
+        labels = class_labels(n, label, self.config.num_classes, generator, next(self.parameters()).device,
+                              self.zoo_name)
+        return {} if labels is None else {"label": labels}
 
     @torch.no_grad()
     def generate(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
@@ -65,23 +57,21 @@ class DDPM(nn.Module):
                  eta: float | None = None, **kwargs) -> torch.Tensor:
         """``n`` images in [-1, 1]; ``sampler`` is ancestral (default) or ddim; ``steps`` < T respaces."""
         if kwargs:
-            raise ZooError(f"{self.zoo_name} does not take {', '.join('--' + k for k in kwargs)}")
-        name, fn = sampler_fn(self, sampler)
+            raise unexpected_arguments(self, kwargs)
+        name, _ = sampler_fn(self, sampler)
         if name == "ddim" and steps is None:
             steps = min(50, self.config.timesteps)
         extra = {"eta": eta} if eta is not None else {}
         if eta is not None and name != "ddim":
-            raise ZooError("--eta applies to the ddim sampler only")
+            raise ZooError("eta (--eta) applies to the ddim sampler only")
         if isinstance(steps, str):  # a respacing string such as "10,15,20" (iDDPM's Python API)
             total_steps = len(space_timesteps(self.config.timesteps, steps))  # its ZooError names the spec
         elif steps is not None and not 1 <= steps <= self.config.timesteps:
-            raise ZooError(f"--steps must be between 1 and {self.config.timesteps}, got {steps}")
+            raise ZooError(f"steps (--steps) must be between 1 and {self.config.timesteps}, got {steps}")
         else:
             total_steps = steps or (50 if name == "ddim" else self.config.timesteps)
-        bs = batch_size or min(n, 64)
-        with progress_bar(progress, total_steps * -(-n // bs), f"{name} {total_steps} steps") as bar:
-            return batched(n, bs, seed, lambda k, g: fn(self, k, generator=g, steps=steps, progress=bar,
-                                                          cond=self._cond(k, label, g), **extra))
+        return generate(self, n, seed=seed, sampler=name, steps=steps, batch_size=batch_size, progress=progress,
+                        bar_steps=total_steps, per_batch=lambda k, _, g: {"cond": self._cond(k, label, g)}, **extra)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(self.config).items() if k in ("res", "channels"))

@@ -13,11 +13,9 @@ from zoo_pggan.model import PGGAN
 from zoo_pggan.schedule import GrowthState
 from zoo_pggan.trainer import PGGANTrainer, prepare_reals
 
-from zoo_core.config import layer
-from zoo_core.data import DataConfig, DataInfo
-from zoo_core.engine import Engine
+from zoo_core import training
+from zoo_core.data import DataInfo
 from zoo_core.errors import ZooError
-from zoo_core.plugins import registry
 from zoo_core.train_config import TrainConfig
 
 # res 8: 4x4 stable for 8 images (2 steps of 4), 8x8 fade for 8 images (alpha 0, 0.5), then 8x8 stable
@@ -36,11 +34,7 @@ def image_dir(tmp_path_factory):
 
 
 def engine(out, data, **values):
-    spec = registry().model("pggan")
-    values = {"data": str(data), "out": str(out), **TINY, **values}
-    cfgs = layer({"model": PGGANConfig, "data": DataConfig, "train": TrainConfig},
-                 [("defaults", PGGANConfig.TRAIN_DEFAULTS), ("test", values)])
-    return Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"])
+    return training.engine("pggan", **{"data": str(data), "out": str(out), **TINY, **values})
 
 
 def records(run):

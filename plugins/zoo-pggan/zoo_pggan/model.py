@@ -13,8 +13,8 @@ import math
 import torch
 from torch import nn
 
-from zoo_core.errors import ZooError
 from zoo_core.gan.generator import GANGenerator
+from zoo_core.modeling import unexpected_arguments
 
 from .config import PGGANConfig
 from .networks import GrowingGenerator
@@ -65,7 +65,7 @@ class PGGAN(GANGenerator, nn.Module):
     def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:
         """Images in [-1, 1] for latents ``z`` (what the ``latent`` sampler calls)."""
         if kwargs:
-            raise ZooError(f"pggan is unconditional; it does not take {', '.join('--' + k for k in kwargs)}")
+            raise unexpected_arguments(self, kwargs)
         return self(z).clamp(-1, 1)
 
     def extra_repr(self) -> str:

@@ -71,7 +71,7 @@ def test_stage_one_truncation_and_interpolation(model):
         model.generate(1, stage=3)
     with pytest.raises(ZooError, match="--steps"):
         model.generate(1, steps=10)
-    with pytest.raises(ZooError, match="--label"):
+    with pytest.raises(ZooError, match="conditioned on text, not on a class: pass prompt="):
         model.generate(1, label=2)
 
 

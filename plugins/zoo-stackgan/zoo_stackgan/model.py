@@ -12,7 +12,8 @@ from torch import nn
 
 from zoo_core.errors import ZooError
 from zoo_core.gan.latent import seed_latent, slerp
-from zoo_core.generation import batched, progress_bar, sampler_fn
+from zoo_core.generation import generate
+from zoo_core.modeling import ZooModelMixin, unexpected_arguments
 
 from .conditioning import ConditioningAugmentation, TextStandardizer
 from .config import StackGANConfig
@@ -36,7 +37,7 @@ def as_prompts(prompt: str | list[str] | tuple[str, ...] | None) -> list[str] | 
     return prompts
 
 
-class StackGAN(nn.Module):
+class StackGAN(ZooModelMixin, nn.Module):
     """A text-to-image GAN; ``generate(n, prompt=...)`` returns images in [-1, 1] at ``config.res``."""
 
     zoo_name = "stackgan"
@@ -170,38 +171,25 @@ class StackGAN(nn.Module):
         ``stage=1`` returns the Stage-I images of a two-stage model.
         """
         if kwargs:
-            raise ZooError(f"{self.zoo_name} does not take {', '.join('--' + k for k in kwargs)}")
-        name, fn = sampler_fn(self, sampler)
+            raise unexpected_arguments(self, kwargs)
         prompts = as_prompts(prompt)
         if prompts is not None:
             self.text.check(prompts)
         stage = self._stage(stage)
-        bs = batch_size or min(n, 64)
-        done = [0]
 
-        def one_batch(k: int, g: torch.Generator) -> torch.Tensor:
-            batch_prompts = None if prompts is None else [prompts[(done[0] + i) % len(prompts)] for i in range(k)]
-            done[0] += k
-            images = fn(self, k, generator=g, steps=steps, progress=bar, prompt=batch_prompts,
-                        truncation=truncation, stage=stage)
-            if bar.bar is not None:
-                bar.bar.advance(bar.task)
-            return images
+        def batch_prompts(k: int, start: int, g) -> dict:
+            return {"prompt": None if prompts is None else [prompts[(start + i) % len(prompts)] for i in range(k)]}
 
-        was_training = self.training
-        self.eval()  # sample with batch norm's running statistics, whatever mode the caller left
-        try:
-            with progress_bar(progress, -(-n // bs), f"{name} sampling") as bar:
-                return batched(n, bs, seed, one_batch)
-        finally:
-            self.train(was_training)
+        # eval mode: sample with batch norm's running statistics, whatever mode the caller left
+        return generate(self, n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size, progress=progress,
+                        per_batch=batch_prompts, eval_mode=True, truncation=truncation, stage=stage)
 
     @torch.no_grad()
     def interpolate(self, seed_a: int, seed_b: int, frames: int, *, prompt: str | list[str] | None = None,
                     truncation: float | None = None, **kwargs) -> torch.Tensor:
         """Images along the great circle between the latents of two seeds, for one fixed caption and CA draw."""
         if kwargs:
-            raise ZooError(f"{self.zoo_name} --interpolate does not take {', '.join('--' + k for k in kwargs)}")
+            raise unexpected_arguments(self, kwargs, "interpolate")
         prompts = as_prompts(prompt)
         if prompts is not None:
             self.text.check(prompts)

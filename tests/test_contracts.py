@@ -1,0 +1,92 @@
+"""The written contracts match the code: model config fields, sample options, documented names."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo_core.errors import ZooError
+from zoo_core.generation import model_options
+from zoo_core.protocols import ModelConfig, check_model_config
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+
+
+class Strict:
+    zoo_name = "strict"
+
+    def generate(self, n, *, seed=None, steps=None, stage: int = 2, guidance: float = 1.0):
+        return torch.zeros(n)
+
+
+class Open(Strict):
+    def generate(self, n, *, seed=None, **kwargs):
+        return torch.zeros(n)
+
+
+def test_sample_options_are_checked_against_generate():
+    assert model_options(Strict(), ["stage=1", "guidance=2.5"]) == {"stage": 1, "guidance": 2.5}
+    with pytest.raises(ZooError, match=r"^strict does not take -o eta \(it takes: stage, guidance\)$"):
+        model_options(Strict(), ["eta=0"])
+    with pytest.raises(ZooError, match="use zoo sample's own --seed flag"):
+        model_options(Strict(), ["seed=3"])
+    with pytest.raises(ZooError, match="-o expects KEY=VALUE"):
+        model_options(Strict(), ["stage"])
+    assert model_options(Open(), ["anything=yes"]) == {"anything": True}  # the model checks **kwargs itself
+
+
+def test_model_configs_need_res_and_in_channels():
+    @dataclass
+    class NoChannels:
+        res: int = 8
+
+    with pytest.raises(ZooError, match="^toy's config NoChannels lacks integer field.s. in_channels"):
+        check_model_config(NoChannels(), "toy")
+    from toy_zoo import ToyConfig
+
+    check_model_config(ToyConfig(), "toy")
+    assert isinstance(ToyConfig(), ModelConfig)
+
+
+def test_engine_refuses_a_config_without_the_required_fields(toy_spec, image_dir, tmp_path, monkeypatch):
+    from zoo_core import training
+
+    eng = training.engine("toy", data=str(image_dir), device="cpu", progress=False)
+    monkeypatch.delattr(type(eng.model_cfg), "in_channels", raising=False)
+    eng.model_cfg.__dict__.pop("in_channels")
+    with pytest.raises(ZooError, match="lacks integer field.s. in_channels"):
+        eng.setup(out=tmp_path / "r")
+
+
+def test_stackgan_trainer_only_overrides_the_matching_aware_parts():
+    pytest.importorskip("zoo_stackgan")
+    from zoo_stackgan.trainer import StackGANTrainer
+
+    from zoo_core.gan.trainer import GANTrainer
+
+    assert issubclass(StackGANTrainer, GANTrainer)
+    own = set(vars(StackGANTrainer))
+    assert not own & {"d_step", "g_step", "prob", "make_optimizer", "_prob"}
+
+
+def test_every_name_docs_plugins_md_cites_imports():
+    text = DOCS.read_text()
+    names = set(re.findall(r"`(zoo_core(?:\.\w+)+)`", text))
+    assert len(names) >= 10
+    for dotted in sorted(names):
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)  # AttributeError: the docs name something that is not there
+            break
+        else:
+            pytest.fail(f"docs/plugins.md cites {dotted}, which does not import")

@@ -1,0 +1,103 @@
+"""The one sampling loop (zoo_core.generation.generate), the class-label helper and the progress wrapper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from zoo_core.errors import ZooError
+from zoo_core.generation import Progress, class_labels, generate, progress_bar
+from zoo_core.plugins import registry
+from zoo_core.registry import ModelSpec, SamplerSpec
+
+CALLS: list[tuple] = []
+
+
+def record_sampler(model, n, *, generator, steps=None, progress=None, start=None, tag=None, **kw):
+    CALLS.append((n, start, tag, steps, model.training))
+    for _ in progress.track(range(3)):
+        pass
+    return torch.randn((n, 1, 2, 2), generator=generator)
+
+
+class Gen(nn.Module):
+    zoo_name = "gentest"
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+
+@pytest.fixture
+def gen():
+    reg = registry()
+    reg.add(SamplerSpec("recorder", "test", f"{__name__}:record_sampler"), "zoo-gentest", "0")
+    reg.add(ModelSpec("gentest", "t", "t", "a:b", "a:c", "a:d", samplers=("recorder",)), "zoo-gentest", "0")
+    CALLS.clear()
+    yield Gen()
+    reg.remove("model", "gentest")
+    reg.remove("sampler", "recorder")
+
+
+def test_generate_batches_seeds_and_passes_per_batch_values(gen):
+    out = generate(gen, 5, seed=3, batch_size=2, steps=7, tag="x", eval_mode=True,
+                   per_batch=lambda k, start, g: {"start": start})
+    assert [c[:4] for c in CALLS] == [(2, 0, "x", 7), (2, 2, "x", 7), (1, 4, "x", 7)]
+    assert not any(c[4] for c in CALLS) and gen.training  # eval while sampling, mode restored after
+    g = torch.Generator().manual_seed(3)
+    expected = torch.cat([torch.randn((k, 1, 2, 2), generator=g) for k in (2, 2, 1)])
+    assert torch.equal(out, expected)  # one generator for the whole call
+
+
+def test_generate_refuses_a_sampler_the_model_does_not_list(gen):
+    with pytest.raises(ZooError, match="sampler 'latent' does not apply to gentest"):
+        generate(gen, 2, sampler="latent")
+
+
+def test_progress_counts_batches_or_sampler_steps(gen, monkeypatch):
+    counts = {}
+
+    class Fake:
+        def add_task(self, description, total):
+            counts[description] = [total, 0]
+            return description
+
+        def advance(self, task, k):
+            counts[task][1] += k
+
+    from contextlib import contextmanager
+
+    import zoo_core.generation as generation
+
+    @contextmanager
+    def fake_bar(enabled, total=None, description="", transient=True):
+        p = Progress(Fake())
+        p.task(description, total)
+        yield p
+
+    monkeypatch.setattr(generation, "progress_bar", fake_bar)
+    generate(gen, 5, batch_size=2, progress=True)
+    generate(gen, 5, batch_size=2, progress=True, bar_steps=3)
+    # per batch: the loop advances once per batch; bar_steps: the sampler's track() advances 3 per batch
+    assert counts["recorder sampling"] == [3, 3] and counts["recorder 3 steps"] == [9, 9]
+
+
+def test_silent_progress_is_a_no_op():
+    with progress_bar(False, 10) as bar:
+        assert list(bar.track(range(3))) == [0, 1, 2]
+        bar.advance(5, bar.task("x", 1))
+
+
+def test_class_labels():
+    g = torch.Generator().manual_seed(0)
+    drawn = class_labels(6, None, 10, g, "cpu")
+    assert torch.equal(drawn, torch.randint(0, 10, (6,), generator=torch.Generator().manual_seed(0)))
+    assert class_labels(3, np.int64(4), 10, g, "cpu").tolist() == [4, 4, 4]
+    assert class_labels(3, None, 0, g, "cpu") is None
+    with pytest.raises(ZooError, match=r"^ddpm model is not class-conditional; drop label= \(--class\)$"):
+        class_labels(3, 1, 0, g, "cpu", "ddpm")
+    for bad in (10, -1, True, 1.5, "2"):
+        with pytest.raises(ZooError, match=r"label \(--class\) must be an integer between 0 and 9"):
+            class_labels(3, bad, 10, g, "cpu")

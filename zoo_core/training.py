@@ -1,0 +1,158 @@
+"""The public training API: ``zoo_core.train(name, data=..., out=..., **options)``.
+
+``zoo train NAME`` is a thin wrapper over :func:`train`, so a script, a notebook, a test or a
+benchmark gets exactly what the command line gets. Option values are layered, later wins:
+
+    dataclass defaults < the model's ``TRAIN_DEFAULTS`` < the config.json of the run being continued
+    (same ``out``, same model) < ``preset`` < ``config`` file < the options given here.
+
+This module is also the one reader and writer of a run folder's ``config.json``
+(:func:`load_run_config`, :func:`write_run_config`), so its layout is defined in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import config as config_mod
+from .errors import ZooError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Engine
+    from .registry import ModelSpec
+
+RUN_CONFIG = "config.json"
+SECTIONS = ("config", "data", "train")  # where a run record keeps model, data and training options
+
+
+def load_run_config(run_dir: str | Path) -> dict[str, Any] | None:
+    """The record a run (or a saved model) folder keeps in ``config.json``; None when there is none.
+
+    The record holds ``zoo_model`` and the resolved options under ``config`` (model), ``data`` and
+    ``train``. A file that is not a JSON object is a ZooError naming the file.
+
+    Args:
+        run_dir: a run folder or a saved-model folder.
+
+    Returns:
+        The record as a dict, or None when the folder has no config.json.
+
+    Example:
+        >>> import tempfile
+        >>> from zoo_core import create_model, load_run_config
+        >>> folder = create_model("dcgan", res=16, channels=4).save_pretrained(tempfile.mkdtemp())
+        >>> load_run_config(folder)["zoo_model"], load_run_config(tempfile.mkdtemp())
+        ('dcgan', None)
+    """
+    path = Path(run_dir).expanduser() / RUN_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ZooError(f"{path} is not valid JSON ({exc}); move it away or choose another folder") from None
+    if not isinstance(record, dict):
+        raise ZooError(f"{path} must hold a JSON object; move it away or choose another folder")
+    return record
+
+
+def write_run_config(run_dir: Path, spec: ModelSpec, model_cfg: Any, train_cfg: Any, data_cfg: Any) -> Path:
+    """Record the resolved options of a run, so re-running with the same ``out`` continues it."""
+    record = {"zoo_model": spec.name, "distribution": spec.distribution, "version": spec.version,
+              "config": config_mod.to_dict(model_cfg), "train": config_mod.to_dict(train_cfg),
+              "data": config_mod.to_dict(data_cfg)}
+    path = Path(run_dir) / RUN_CONFIG
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def _spec(name: str | ModelSpec) -> ModelSpec:
+    if isinstance(name, str):
+        from .plugins import registry
+
+        return registry().model(name)
+    return name
+
+
+def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str | None = None,
+                    config: str | Path | None = None, source: str = "the arguments") -> dict[str, Any]:
+    """The model, data and training configs (keys ``model``, ``data``, ``train``) after layering.
+
+    ``options`` are the explicitly given values (field name -> value); an unknown one, a bad value or an
+    unknown preset is a one-line ZooError naming where it came from.
+    """
+    from .data import DataConfig
+    from .train_config import TrainConfig, check_same_architecture
+
+    spec = _spec(name)
+    model_cls = spec.load_config_class()
+    presets = getattr(model_cls, "PRESETS", {})
+    layers: list[tuple[str, dict]] = [("the model's training defaults", dict(getattr(model_cls, "TRAIN_DEFAULTS", {})))]
+    out = options.get("out")
+    saved = load_run_config(out) if out else None
+    if saved:
+        if saved.get("zoo_model") == spec.name:
+            merged = {k: v for s in SECTIONS for k, v in (saved.get(s) or {}).items()}
+            merged.pop("resume", None)
+            layers.append((str(Path(out).expanduser() / RUN_CONFIG), merged))
+    if options.get("init"):  # fine-tuning: the source's architecture, unless the options say otherwise
+        from .convert import init_config
+
+        init = init_config(spec.name, options["init"])
+        if init:
+            layers.append((f"--init {options['init']}", init))
+    if preset is not None:
+        if preset not in presets:
+            raise ZooError(f"unknown preset {preset!r} for {spec.name} (available: {', '.join(presets) or 'none'})")
+        layers.append((f"preset {preset}", presets[preset]))
+    if config:
+        layers.append((str(config), config_mod.read_file(config, model=spec.name)))
+    layers.append((source, dict(options)))
+    cfgs = config_mod.layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
+    if saved and saved.get("zoo_model") == spec.name:
+        check_same_architecture(saved, cfgs["model"], out)
+    return cfgs
+
+
+def engine(name: str | ModelSpec, *, preset: str | None = None, config: str | Path | None = None,
+           callbacks: list[Callable[[Engine], None]] | None = None, console=None,
+           source: str = "the arguments", **options: Any) -> Engine:
+    """A ready :class:`~zoo_core.engine.Engine` for ``name`` with layered options (nothing built yet).
+
+    Use it to add callbacks or to drive training step by step (``setup()``, then ``step()``).
+    """
+    from .engine import Engine
+
+    spec = _spec(name)
+    cfgs = resolve_configs(spec, options, preset=preset, config=config, source=source)
+    return Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"], callbacks=callbacks, console=console)
+
+
+def train(name: str | ModelSpec, *, preset: str | None = None, config: str | Path | None = None,
+          callbacks: list[Callable[[Engine], None]] | None = None, source: str = "the arguments",
+          **options: Any) -> Path:
+    """Train model ``name`` as ``zoo train NAME`` does and return the run folder.
+
+    ``options`` are the ``zoo train NAME`` flags as keyword arguments (``data="builtin:shapes"``,
+    ``out="runs/x"``, ``steps=100``, ``res=32``...). Re-running with the same ``out`` and ``resume=True``
+    continues the run from its newest checkpoint. The finished model is in ``<run>/final``.
+
+    Args:
+        name: a model name from ``zoo list`` (or its ModelSpec).
+        preset: a named recipe of the model (``zoo info NAME``).
+        config: a TOML or JSON file of options (a run's or a saved model's config.json works too).
+        callbacks: functions called with the engine after every step.
+        source: how errors name the options' origin.
+        **options: the ``zoo train NAME`` flags by their Python names.
+
+    Returns:
+        The run folder, as a ``Path``.
+
+    Example:
+        >>> run = train("dcgan", data="builtin:shapes", out="runs/dcgan-shapes", steps=200)  # doctest: +SKIP
+        >>> from_pretrained(run).generate(16, seed=0)  # doctest: +SKIP
+    """
+    return engine(name, preset=preset, config=config, callbacks=callbacks, source=source, **options).run_training()
