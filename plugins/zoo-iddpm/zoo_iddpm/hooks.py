@@ -4,7 +4,9 @@ The ancestral and DDIM samplers are zoo-ddpm's (registered there); iDDPM models 
 """
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import MetricSpec, ModelSpec
+from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec, PretrainedSpec
+
+from .releases import PAPER, RELEASES, URL
 
 
 @hookimpl
@@ -29,3 +31,24 @@ def register_metrics(register):
         summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
         factory="zoo_iddpm.nll:NLLMetric",
     ))
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="improved-diffusion",
+        summary="improved-diffusion UNetModel .pt state dicts (released files are recognised by name; others take "
+                "their flags as --option KEY=VALUE)",
+        model="iddpm",
+        detect="zoo_iddpm.importers:detect",
+        convert="zoo_iddpm.importers:convert",
+    ))
+
+
+@hookimpl
+def register_pretrained(register):
+    for name, (res, dataset, flags) in RELEASES.items():
+        register(PretrainedSpec(
+            name=f"{name}.pt", summary=f"improved-diffusion release, {dataset}", model="iddpm", format="improved-diffusion",
+            source=URL.format(name), paper=PAPER, res=res, dataset=dataset, license="mit (improved-diffusion)",
+            options=tuple(sorted(flags.items()))))
