@@ -15,13 +15,12 @@ import torch
 diffusers = pytest.importorskip("diffusers")
 pytest.importorskip("zoo_ddpm")
 
+from hub_fixtures import cli, files_of  # noqa: E402 - conftest puts tests/ on sys.path; hub is a conftest fixture
 from safetensors.torch import load_file  # noqa: E402
 
 from zoo_core import from_pretrained  # noqa: E402
 from zoo_core.convert import convert  # noqa: E402
 from zoo_core.errors import ZooError  # noqa: E402
-
-from hub_fixtures import cli, files_of  # noqa: E402 - conftest puts tests/ on sys.path; hub is a conftest fixture
 
 UNET = {"block_out_channels": [16, 32], "down_block_types": ["AttnDownBlock2D", "DownBlock2D"],
         "up_block_types": ["UpBlock2D", "AttnUpBlock2D"], "sample_size": 16, "norm_num_groups": 8,

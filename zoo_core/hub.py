@@ -427,7 +427,7 @@ def read_config(directory: Path) -> tuple[Any, dict]:
         raise ZooError(f"{directory} uses zoo format {fmt}, newer than this zoo-core understands ({FORMAT}); "
                        "upgrade: pip install -U zoo-core")
     name = record["zoo_model"]
-    spec = registry().lookup("model", name)
+    spec = registry().lookup("model", name) if isinstance(name, str) else None
     if spec is None:
         dist = record.get("distribution")
         if isinstance(dist, str) and PLUGIN_NAME.fullmatch(dist):

@@ -4,7 +4,7 @@
 benchmark gets exactly what the command line gets. Option values are layered, later wins:
 
     dataclass defaults < the model's ``TRAIN_DEFAULTS`` < the config.json of the run being continued
-    (same ``out``, same model) < ``preset`` < ``config`` file < the options given here.
+    (same ``out``, same model) < the architecture of ``init`` (fine-tuning) < ``preset`` < ``config`` file < the options given here.
 
 This module is also the one reader and writer of a run folder's ``config.json``
 (:func:`load_run_config`, :func:`write_run_config`), so its layout is defined in one place.
@@ -98,7 +98,7 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
             merged = {k: v for s in SECTIONS for k, v in (saved.get(s) or {}).items()}
             merged.pop("resume", None)
             layers.append((str(Path(out).expanduser() / RUN_CONFIG), merged))
-    if options.get("init"):  # fine-tuning: the source's architecture, unless the options say otherwise
+    if options.get("init"):  # fine-tuning: the source's architecture, unless later layers say otherwise
         from .convert import init_config
 
         init = init_config(spec.name, options["init"])
