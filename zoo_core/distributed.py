@@ -47,6 +47,21 @@ def restart_count() -> int:
         return 0
 
 
+def init_process_group(backend: str) -> None:
+    """``init_process_group`` from torchrun's environment, with the store's keys kept apart per attempt.
+
+    After an elastic restart torchrun hands the new workers the same store as the failed attempt; its
+    keys still hold the dead workers' addresses, so the new group tries to connect to them and fails
+    ("connectFullMesh failed ... Connection refused", seen with torch 2.14 and gloo). A prefix per
+    restart makes each attempt meet only its own workers.
+    """
+    import torch.distributed as dist
+
+    store, rank, world = next(dist.rendezvous("env://"))
+    store = dist.PrefixStore(f"zoo/attempt_{restart_count()}/", store)
+    dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world)
+
+
 def gather(obj: Any) -> list[Any]:
     """Every rank's ``obj`` (picklable), in rank order; ``[obj]`` in a single process."""
     dist = _dist()

@@ -410,7 +410,7 @@ class Engine:
         if self.dist.main:
             restart = distributed_mod.restart_count()
             how = f" (torchrun restart {restart})" if restart else ""
-            self.console.print(f"resuming {out} from {path.name}{how}")
+            self.console.print(f"resuming {out} from {path.name}{how}", highlight=False, soft_wrap=True)
 
     def _stopping(self) -> bool:
         """Whether to stop before the next step: a signal seen by any rank stops every rank at once."""
