@@ -2,10 +2,10 @@
 
 ``dist_worker.py toy OUT DATA``: train the toy model and dump each rank's weights.
 
-``dist_worker.py zoo KILL_RANK KILL_STEP ARGS...``: run ``zoo ARGS`` unchanged, except that the process of
-rank KILL_RANK SIGKILLs itself right after step KILL_STEP (on the first attempt only: not after a
-torchrun elastic restart). The kill is the real thing (no cleanup, sockets closed by the OS); doing it
-from inside makes the step exact, so a test is reproducible on a loaded machine.
+``dist_worker.py zoo SIGNAL RANK STEP ARGS...``: run ``zoo ARGS`` unchanged, except that the process of
+rank RANK sends itself SIGNAL (KILL or TERM) right after step STEP (on the first attempt only: not after a
+torchrun elastic restart). The signal is the real thing (SIGKILL: no cleanup, sockets closed by the OS);
+sending it from inside makes the step exact, so a test is reproducible on a loaded machine.
 """
 
 import os
@@ -31,13 +31,13 @@ def toy(out: Path, data: str) -> None:
     dist.destroy_process_group()
 
 
-def zoo(kill_rank: int, kill_step: int, args: list[str]) -> None:
+def zoo(signum: int, kill_rank: int, kill_step: int, args: list[str]) -> None:
     from zoo_core import engine
     from zoo_core.cli import main
 
     def kill(e) -> None:
         if e.run.step == kill_step and e.dist.rank == kill_rank:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), signum)
 
     if os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0":
         init = engine.Engine.__init__
@@ -54,4 +54,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "toy":
         toy(Path(sys.argv[2]), sys.argv[3])
     else:
-        zoo(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+        zoo(getattr(signal, "SIG" + sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:])

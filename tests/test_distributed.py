@@ -70,16 +70,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_ranks(out: Path, kill_rank: int = -1, kill_step: int = -1, timeout: float = 180) -> list[tuple[int, str]]:
+def launch_ranks(out: Path, kill_rank: int = -1, kill_step: int = -1, signal: str = "KILL",
+                 timeout: float = 180) -> list[tuple[int, str]]:
     """Start the two ranks of `zoo train` by hand (as torchrun would: RANK, WORLD_SIZE, MASTER_*), with each
-    rank's stderr kept apart; rank ``kill_rank`` SIGKILLs itself after step ``kill_step``. Returns
-    (exit status, stderr) per rank."""
+    rank's stderr kept apart; rank ``kill_rank`` sends itself SIG``signal`` after step ``kill_step``.
+    Returns (exit status, stderr) per rank."""
     port, procs = _free_port(), []
     for rank in range(2):
         env = _env(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                    WORLD_SIZE="2", LOCAL_WORLD_SIZE="2")
         err = open(out.parent / f"{out.name}-rank{rank}.err", "w+")
-        cmd = [sys.executable, str(HERE / "dist_worker.py"), "zoo", str(kill_rank), str(kill_step), *TRAIN,
+        cmd = [sys.executable, str(HERE / "dist_worker.py"), "zoo", signal, str(kill_rank), str(kill_step), *TRAIN,
                "--out", str(out)]
         procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=out.parent), err))
     results = []
@@ -159,12 +160,25 @@ def test_torchrun_elastic_restart_resumes_from_the_last_checkpoint(uninterrupted
     resume from step 2 without --resume (TORCHELASTIC_RESTART_COUNT=1), and the final weights are the
     uninterrupted run's."""
     out = tmp_path / "elastic"
-    proc = torchrun([str(HERE / "dist_worker.py"), "zoo", "1", "3", *TRAIN, "--out", str(out)], tmp_path,
+    proc = torchrun([str(HERE / "dist_worker.py"), "zoo", "KILL", "1", "3", *TRAIN, "--out", str(out)], tmp_path,
                     launcher=["--max-restarts=1"])
     (tmp_path / "torchrun.err").write_text(proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"error: lost contact with rank 1 (process group error: " in proc.stderr
     assert f"resuming {out} from step_00000002 (torchrun restart 1)\n" in proc.stderr
+    assert_same_weights(final_weights(out), uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigterm_to_one_rank_stops_both_after_the_same_step(uninterrupted, tmp_path):
+    """Ctrl-C or SIGTERM may reach one rank only (or the ranks at different steps): the ranks agree before
+    every step, so both stop after step 3 and write one checkpoint, instead of one waiting forever in a
+    collective the other never joins. Re-running ends as the uninterrupted run."""
+    out = tmp_path / "term"
+    results = launch_ranks(out, kill_rank=1, kill_step=3, signal="TERM")
+    assert [rc for rc, _ in results] == [0, 0], results
+    assert "stopped at step 3; checkpoint written" in " ".join(results[0][1].split())
+    assert (out / "checkpoints" / "step_00000003").is_dir() and not (out / "final").exists()
+    assert [rc for rc, _ in launch_ranks(out)] == [0, 0]
     assert_same_weights(final_weights(out), uninterrupted)
 
 
@@ -183,3 +197,50 @@ def test_each_rank_resumes_its_own_shard_of_the_sample_stream():
         for r in range(world):
             resumed = list(islice(iter(StreamSampler(n, seed, position, r, world)), draws - position // world))
             assert resumed == full[r][position // world:]
+
+
+def test_per_rank_state_is_stored_only_where_it_differs_and_given_back_to_its_rank():
+    from zoo_core.distributed import for_rank, pack_ranks, rng_for_rank
+
+    a, b = {"calls": 3, "history": [1.0, 2.0]}, {"calls": 3, "history": [1.5, 0.5]}
+    assert pack_ranks([a, dict(a), dict(a)]) is None  # identical everywhere: nothing extra in state.json
+    packed = pack_ranks([a, b, dict(a)])
+    assert packed == [None, b, None]
+    assert [for_rank(a, packed, r) for r in range(3)] == [a, b, a]
+    assert for_rank(a, None, 1) == a
+    state = {"rng": "r0", "rng_ranks": ["r0", "r1"]}
+    assert [rng_for_rank(state, r) for r in range(3)] == ["r0", "r1", None]  # a third rank is seeded afresh
+    assert [rng_for_rank({"rng": "r0"}, r) for r in range(2)] == ["r0", None]  # a one-process checkpoint
+
+
+GLOO_RESET = ("[/__w/pytorch/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:545] Read error "
+              "[127.0.0.1]:16065: Connection reset by peer. This is typically caused by a remote worker hanging "
+              "or bugs in the application. Check the logs of the remote worker before reporting an error.")
+
+
+def test_a_lost_peer_is_named_in_one_line_with_the_last_checkpoint(tmp_path):
+    from zoo_core.distributed import describe_failure, is_peer_failure, peer_lost_message
+
+    exc = RuntimeError(GLOO_RESET)
+    assert is_peer_failure(exc) and is_peer_failure(torch.distributed.DistBackendError("NCCL error"))
+    assert not is_peer_failure(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x8 and 9x8)"))
+    assert describe_failure(exc) == "Read error [127.0.0.1]:16065: Connection reset by peer"
+    assert peer_lost_message(exc, tmp_path, rank=1, world=2) == (
+        "lost contact with rank 0 (process group error: Read error [127.0.0.1]:16065: Connection reset by peer); "
+        f"no checkpoint was written to {tmp_path} yet: re-run the same command to start again")
+    for step in (2, 4):
+        (tmp_path / "checkpoints" / f"step_{step:08d}").mkdir(parents=True)
+    msg = peer_lost_message(RuntimeError("x" * 500 + "\nConnection closed by peer"), tmp_path, rank=0, world=4)
+    assert "\n" not in msg and msg.startswith("lost contact with another process of this run (process group error: x")
+    assert msg.endswith(f"...); the last checkpoint in {tmp_path} is step 4: re-run the same command to resume")
+
+
+def test_peer_guard_leaves_other_errors_and_single_processes_alone(tmp_path):
+    from zoo_core.distributed import peer_guard
+
+    with pytest.raises(RuntimeError, match="Connection reset by peer"):  # no process group: not a lost peer
+        with peer_guard(tmp_path):
+            raise RuntimeError(GLOO_RESET)
+    with pytest.raises(ValueError):
+        with peer_guard(tmp_path):
+            raise ValueError("a bug stays a traceback")

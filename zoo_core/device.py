@@ -73,5 +73,5 @@ def init_distributed(device) -> Dist:
     if not dist.is_initialized():
         from .distributed import init_process_group  # keeps an elastic restart's store keys apart
 
-        init_process_group("nccl" if device.type == "cuda" else "gloo")
+        init_process_group("nccl" if device.type == "cuda" else "gloo", device)
     return Dist(dist.get_rank(), dist.get_world_size())

@@ -47,15 +47,20 @@ def restart_count() -> int:
         return 0
 
 
-def init_process_group(backend: str) -> None:
+def init_process_group(backend: str, device=None) -> None:
     """``init_process_group`` from torchrun's environment, with the store's keys kept apart per attempt.
 
     After an elastic restart torchrun hands the new workers the same store as the failed attempt; its
     keys still hold the dead workers' addresses, so the new group tries to connect to them and fails
     ("connectFullMesh failed ... Connection refused", seen with torch 2.14 and gloo). A prefix per
-    restart makes each attempt meet only its own workers.
+    restart makes each attempt meet only its own workers. With NCCL the process's GPU is made current
+    first: collectives of Python objects (``gather``) place their buffers on the current GPU.
     """
+    import torch
     import torch.distributed as dist
+
+    if device is not None and device.type == "cuda":
+        torch.cuda.set_device(device)
 
     store, rank, world = next(dist.rendezvous("env://"))
     store = dist.PrefixStore(f"zoo/attempt_{restart_count()}/", store)
@@ -72,7 +77,7 @@ def gather(obj: Any) -> list[Any]:
     return out
 
 
-def any_rank(flag: bool) -> bool:
+def any_rank(flag: bool, device=None) -> bool:
     """True on every rank when it is true on any: a Ctrl-C or SIGTERM seen by one rank between two
     steps stops all of them after the same step (else one rank would wait forever in a collective)."""
     dist = _dist()
@@ -80,9 +85,7 @@ def any_rank(flag: bool) -> bool:
         return flag
     import torch
 
-    t = torch.tensor([1.0 if flag else 0.0])
-    if dist.get_backend() == "nccl":
-        t = t.cuda()
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
 

@@ -414,7 +414,7 @@ class Engine:
 
     def _stopping(self) -> bool:
         """Whether to stop before the next step: a signal seen by any rank stops every rank at once."""
-        self._stop_agreed = distributed_mod.any_rank(self.run.stop) if self.dist.world > 1 else self.run.stop
+        self._stop_agreed = distributed_mod.any_rank(self.run.stop, self.device) if self.dist.world > 1 else self.run.stop
         return self._stop_agreed
 
     def _loop(self) -> None:
