@@ -377,6 +377,7 @@ class Engine:
                 raise ZooError(f"{out} is a {prev} run; choose another --out for {self.spec.name}")
         if os.environ.get("RANK", "0") == "0":  # one writer per run folder; unwritable --out fails before the build
             self._lock = runlock.acquire(out)
+            ckpt.remove_stale_temps(out)  # half-written folders of a killed run: the lock says it is gone
         with distributed_mod.peer_guard(out):  # a lost peer process ends in one line, not a gloo traceback
             self._setup()
             self._resume(out, existing)
