@@ -169,7 +169,8 @@ class Engine:
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
         rank = self.dist.rank
-        self.trainer.load_state_dict(distributed_mod.for_rank(state.get("trainer", {}), state.get("trainer_ranks"), rank))
+        own = distributed_mod.for_rank(state.get("trainer", {}), state.get("trainer_ranks"), rank)
+        self.trainer.load_state_dict(own)
         rng = distributed_mod.rng_for_rank(state, rank)
         if rng is None:  # more processes than wrote the checkpoint: a fresh stream for this rank
             seed_all(self.cfg.seed + 1000 * rank + 7919 * state["step"])
@@ -415,7 +416,8 @@ class Engine:
 
     def _stopping(self) -> bool:
         """Whether to stop before the next step: a signal seen by any rank stops every rank at once."""
-        self._stop_agreed = distributed_mod.any_rank(self.run.stop, self.device) if self.dist.world > 1 else self.run.stop
+        stop = self.run.stop
+        self._stop_agreed = distributed_mod.any_rank(stop, self.device) if self.dist.world > 1 else stop
         return self._stop_agreed
 
     def _loop(self) -> None:
