@@ -34,11 +34,6 @@ def _dist():
     return dist if dist.is_available() and dist.is_initialized() else None
 
 
-def world_size() -> int:
-    dist = _dist()
-    return dist.get_world_size() if dist else 1
-
-
 def restart_count() -> int:
     """How many times torchrun (elastic) has restarted this worker group; 0 outside torchrun."""
     try:
@@ -61,7 +56,6 @@ def init_process_group(backend: str, device=None) -> None:
 
     if device is not None and device.type == "cuda":
         torch.cuda.set_device(device)
-
     store, rank, world = next(dist.rendezvous("env://"))
     store = dist.PrefixStore(f"zoo/attempt_{restart_count()}/", store)
     dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world)
