@@ -43,4 +43,9 @@ class TrainConfig:
     eval_metrics: str = opt("fid", "comma-separated metrics for --eval-every (see `zoo eval --list`)")
     eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2)
     eval_extractor: str = opt("inception", "feature extractor for periodic evaluation (inception, timm:NAME, random)")
-    progress: bool = opt(True, "show a progress bar")
+    progress: bool = opt(True, "show progress: a bar on a terminal, a plain line every --progress-every seconds "
+                               "elsewhere (nohup, CI, a pipe)")
+    progress_every: float = opt(30.0, "seconds between plain progress lines when not on a terminal", min=0.0)
+    logger: tuple[str, ...] = opt((), "experiment loggers beside metrics.jsonl: tensorboard, wandb, mlflow, csv "
+                                      "(comma-separated or repeated; each needs its extra, e.g. "
+                                      "pip install 'zoo-core[tensorboard]')", multiple=True)
