@@ -359,6 +359,7 @@ class Engine:
         record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results}
         jsonl.append(self.run.out / "metrics.jsonl", record)
         self.observer.evaluation(self.run.step, results)
+        self.last_eval = results  # the model card reports the latest numbers
         return results
 
     def _install_signals(self):
@@ -484,6 +485,8 @@ class Engine:
             save_pretrained(model, tmp, components, card={
                 "datasets": [data] if data.startswith("builtin:") else None,
                 "sample": "samples.png",
+                "metrics": getattr(self, "last_eval", None),
+                "license": self.cfg.license,
                 "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg),
                              **config_mod.to_dict(self.data_cfg)},
             })
