@@ -76,6 +76,22 @@ def staging(parent: Path, name: str, what: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def remove_stale_temps(out: Path) -> list[Path]:
+    """Remove the temporary folders a killed writer left in ``out`` and ``out/checkpoints``.
+
+    :func:`staging` removes its folder on any error, but not after kill -9 or a power loss. Call only
+    while holding the run lock (:mod:`zoo_core.runlock`): then no live writer owns one of them.
+    """
+    removed = []
+    for parent in (out, out / "checkpoints"):
+        if parent.is_dir():
+            for p in parent.iterdir():
+                if p.name.startswith(".tmp-") and p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+    return removed
+
+
 def save(root: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], keep: int = 3) -> Path:
     """Write checkpoint ``step`` atomically under ``root`` and keep only the newest ``keep``."""
     from safetensors.torch import save_file

@@ -71,5 +71,7 @@ def init_distributed(device) -> Dist:
     if world <= 1:
         return Dist()
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        from .distributed import init_process_group  # keeps an elastic restart's store keys apart
+
+        init_process_group("nccl" if device.type == "cuda" else "gloo", device)
     return Dist(dist.get_rank(), dist.get_world_size())

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import checkpoint as ckpt
 from . import config as config_mod
+from . import distributed as distributed_mod
 from . import runlock
 from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
@@ -28,7 +29,7 @@ from .errors import ZooError
 from .loggers import jsonl
 from .observer import RunObserver
 from .protocols import check_model_config
-from .rng import get_rng_state, set_rng_state
+from .rng import get_rng_state, seed_all, set_rng_state
 from .schedules import lr_factor
 from .train_config import TrainConfig
 from .training import load_run_config, write_run_config
@@ -154,14 +155,9 @@ class Engine:
         return tensors, optim_rest
 
     def save_checkpoint(self) -> Path | None:
-        # Every rank's RNG goes into the checkpoint and back to its own rank on resume: ranks draw
-        # different noise (per-rank seeds), so restoring rank 0's state everywhere would change the run.
-        rng_ranks = [get_rng_state()]
-        if self.dist.world > 1:
-            import torch.distributed as dist
-
-            rng_ranks = [None] * self.dist.world
-            dist.all_gather_object(rng_ranks, get_rng_state())
+        # Every rank's RNG and trainer state go into the checkpoint and back to their own rank on resume
+        # (see distributed.py): ranks draw different noise, so rank 0's state everywhere would change the run.
+        ranks = distributed_mod.gather({"rng": get_rng_state(), "trainer": self.trainer.state_dict()})
         if not self.dist.main:
             return None
         tensors, optim_rest = self._state_tensors()
@@ -171,9 +167,10 @@ class Engine:
             "ema_updates": self.ema.updates if self.ema else 0,
             "optimizers": optim_rest,
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
-            "trainer": self.trainer.state_dict(),
-            "rng": rng_ranks[0],
-            "rng_ranks": rng_ranks,
+            "trainer": ranks[0]["trainer"],
+            "trainer_ranks": distributed_mod.pack_ranks([r["trainer"] for r in ranks]),
+            "rng": ranks[0]["rng"],
+            "rng_ranks": [r["rng"] for r in ranks],
         }
         return ckpt.save(self.run.out / "checkpoints", self.run.step, tensors, state, self.cfg.keep_checkpoints)
 
@@ -189,11 +186,20 @@ class Engine:
         for name, scaler in self.scalers.items():
             if state["scalers"].get(name):
                 scaler.load_state_dict(state["scalers"][name])
-        self.trainer.load_state_dict(state.get("trainer", {}))
-        ranks = state.get("rng_ranks") or []
-        set_rng_state(ranks[self.dist.rank] if len(ranks) == self.dist.world else state["rng"])
+        rank = self.dist.rank
+        own = distributed_mod.for_rank(state.get("trainer", {}), state.get("trainer_ranks"), rank)
+        self.trainer.load_state_dict(own)
+        rng = distributed_mod.rng_for_rank(state, rank)
+        if rng is None:  # more processes than wrote the checkpoint: a fresh stream for this rank
+            seed_all(self.cfg.seed + 1000 * rank + 7919 * state["step"])
+        else:
+            set_rng_state(rng)
         self.run.step, self.run.position = state["step"], state["position"]
         self.run.lr_scale = state.get("lr_scale", 1.0)
+        saved_world = len(state.get("rng_ranks") or [0])
+        if saved_world != self.dist.world:
+            self._warn(f"resuming a checkpoint written by {saved_world} process(es) with {self.dist.world}: "
+                       "training continues, but not bit-identically to an uninterrupted run", key="world-size")
 
     # ------------------------------------------------------------- the loop
     def _loader(self):
@@ -393,46 +399,64 @@ class Engine:
         self.run = Run(out=self._run_dir())
         out = self.run.out
         existing = ckpt.list_checkpoints(out / "checkpoints")
-        if self.cfg.resume and not existing:
+        if self.cfg.resume and not existing and not distributed_mod.restart_count():
             raise ZooError(f"--resume: no checkpoint in {out / 'checkpoints'}; drop --resume to start a new run")
         prev = (load_run_config(out) or {}).get("zoo_model")
         if prev and prev != self.spec.name:
             raise ZooError(f"{out} is a {prev} run; choose another --out for {self.spec.name}")
         if os.environ.get("RANK", "0") == "0":  # one writer per run folder; unwritable --out fails before the build
             self._lock = runlock.acquire(out)
-        self.setup()
-        self.observer = RunObserver(self)
-        if existing:
-            found = ckpt.latest(out / "checkpoints")
-            if found is None:
-                raise ZooError(f"every checkpoint in {out / 'checkpoints'} is corrupt; move them away to restart")
-            path, tensors, state = found
-            self._restore(tensors, state)
+            ckpt.remove_stale_temps(out)  # half-written folders of a killed run: the lock says it is gone
+        with distributed_mod.peer_guard(out):  # a lost peer process ends in one line, not a gloo traceback
+            self.setup()
+            self.observer = RunObserver(self)
+            self._resume(out, existing)
             if self.dist.main:
-                self.console.print(f"resuming {out} from {path.name}")
-        if self.dist.main:
-            out.mkdir(parents=True, exist_ok=True)
-            write_run_config(out, self.spec, self.model_cfg, self.cfg, self.data_cfg)
-        self.observer.start()
-        self.batches = self._loader()
-        previous = self._install_signals()
-        try:
-            self._loop()
-        finally:
-            self.observer.close()
-            for s, h in previous.items():
-                signal.signal(s, h)
-        if self.dist.world > 1:
-            import torch.distributed as dist
+                out.mkdir(parents=True, exist_ok=True)
+                write_run_config(out, self.spec, self.model_cfg, self.cfg, self.data_cfg)
+            self.observer.start()
+            self.batches = self._loader()
+            previous = self._install_signals()
+            try:
+                self._loop()
+            finally:
+                self.observer.close()
+                for s, h in previous.items():
+                    signal.signal(s, h)
+            if self.dist.world > 1:
+                import torch.distributed as dist
 
-            dist.barrier()
+                dist.barrier()
         return out
+
+    def _resume(self, out: Path, existing: list[Path]) -> None:
+        """Continue from the newest valid checkpoint, if any: a plain re-run, ``--resume`` and a torchrun
+        elastic restart all take this path; every rank must find the same one."""
+        found = ckpt.latest(out / "checkpoints") if existing else None
+        if existing and found is None:
+            raise ZooError(f"every checkpoint in {out / 'checkpoints'} is corrupt; move them away to restart")
+        distributed_mod.agree_on_checkpoint(found[0] if found else None, out)
+        if found is None:
+            return
+        path, tensors, state = found
+        self._restore(tensors, state)
+        if self.dist.main:
+            restart = distributed_mod.restart_count()
+            how = f" (torchrun restart {restart})" if restart else ""
+            self.console.print(f"resuming {out} from {path.name}{how}", highlight=False, soft_wrap=True)
+
+    def _stopping(self) -> bool:
+        """Whether to stop before the next step: a signal seen by any rank stops every rank at once."""
+        stop = self.run.stop
+        self._stop_agreed = distributed_mod.any_rank(stop, self.device) if self.dist.world > 1 else stop
+        return self._stop_agreed
 
     def _loop(self) -> None:
         cfg, run = self.cfg, self.run
+        self._stop_agreed = False
         started, first_step = time.perf_counter(), run.step
         with self.observer.progress() as watch:  # a bar, or plain lines every --progress-every seconds
-            while run.step < cfg.steps and not run.stop:
+            while run.step < cfg.steps and not self._stopping():
                 ok = self.step()
                 if not ok:
                     if self._handle_nonfinite():
@@ -452,7 +476,7 @@ class Engine:
                 for cb in self.callbacks:
                     cb(self)
                 watch.advance(run.step, done, time.perf_counter() - started)
-        if run.stop and run.step < cfg.steps:
+        if self._stop_agreed and run.step < cfg.steps:
             self.save_checkpoint()
             self.observer.finish(stopped=True)
             return

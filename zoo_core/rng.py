@@ -32,3 +32,13 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(decode(state["torch"]))
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([decode(s) for s in state["cuda"]])
+
+
+def seed_all(seed: int) -> None:
+    """Seed python's, numpy's and torch's global generators (CUDA's follow torch's)."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
