@@ -1,7 +1,7 @@
 """zoo-ddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ModelSpec, SamplerSpec
+from zoo_core.registry import MetricSpec, ModelSpec, SamplerSpec
 
 
 @hookimpl
@@ -24,3 +24,12 @@ def register_samplers(register):
                          "zoo_ddpm.samplers:ancestral"))
     register(SamplerSpec("ddim", "DDIM (Song et al. 2021): deterministic with eta=0, any number of steps",
                          "zoo_ddpm.samplers:ddim"))
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricSpec(
+        name="nll",
+        summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
+        factory="zoo_ddpm.nll:NLLMetric",
+    ))
