@@ -120,8 +120,9 @@ def test_a_plain_ddpm_has_nll_for_any_prediction():
 
     spec = registry().metric("nll")
     assert spec.factory == "zoo_ddpm.nll:NLLMetric" and spec.distribution == "zoo-ddpm"
-    tiny = {"res": 8, "channels": 8, "num_res_blocks": 1, "timesteps": 20, "in_channels": 1}
-    eps_model, v_model = DDPM(DDPMConfig(**tiny)), DDPM(DDPMConfig(**tiny, prediction="v"))
+    tiny = {"res": 8, "channels": 8, "num_res_blocks": 1, "timesteps": 20, "in_channels": 1,
+            "zero_terminal_snr": False}
+    eps_model, v_model = DDPM(DDPMConfig(**tiny, prediction="eps")), DDPM(DDPMConfig(**tiny, prediction="v"))
     d = eps_model.diffusion
     fake_eps = lambda x, t, **_: 0.8 * x + 0.01 * t.view(-1, 1, 1, 1)  # noqa: E731
     eps_model.denoise = fake_eps
