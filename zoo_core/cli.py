@@ -39,7 +39,7 @@ def _train_command(spec) -> click.Command:
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False), default=None,
                      help="TOML or JSON file of options; explicit flags override it"),
     ]
-    params += click_options(model_cls) + click_options(DataConfig, train_defaults)
+    params += click_options(model_cls, train_defaults) + click_options(DataConfig, train_defaults)
     params += click_options(TrainConfig, train_defaults)
 
     def run(preset: str | None, config_file: str | None, **values: Any) -> None:
@@ -134,7 +134,7 @@ def info(name: str) -> None:
     if spec.paper:
         con.print(f"paper: {spec.paper}")
     con.print(f"samplers: {', '.join(spec.samplers) or 'built in'}")
-    for title, c, d in (("model options", cls, {}), ("data options", DataConfig, defaults),
+    for title, c, d in (("model options", cls, defaults), ("data options", DataConfig, defaults),
                         ("training options", TrainConfig, defaults)):
         table = Table(title=title, title_justify="left")
         for col in ("option", "type", "default", "help"):

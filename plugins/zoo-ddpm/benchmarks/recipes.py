@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 RECIPES: dict[str, list[str]] = {
-    "eps, lr 2e-4, EMA 0.9995 (old defaults)": ["--lr", "2e-4"],
-    "eps + min-SNR 5": ["--lr", "2e-4", "--min-snr-gamma", "5"],
-    "v + zero-terminal-SNR + min-SNR 5": ["--lr", "2e-4", "--prediction", "v", "--zero-terminal-snr",
-                                          "--min-snr-gamma", "5"],
+    "eps, lr 2e-4, EMA 0.9995 (old defaults)": ["--preset", "ho2020", "--ema-decay", "0.9995"],
+    "eps + min-SNR 5": ["--preset", "ho2020", "--ema-decay", "0.9995", "--min-snr-gamma", "5"],
+    "v + zero-terminal-SNR + min-SNR 5": ["--preset", "ho2020", "--ema-decay", "0.9995", "--prediction", "v",
+                                          "--zero-terminal-snr", "--min-snr-gamma", "5"],
     "  + power EMA 6.94": ["--lr", "2e-4", "--prediction", "v", "--zero-terminal-snr", "--min-snr-gamma", "5",
                            "--ema-gamma", "6.94", "--ema-decay", "0.9999"],
     "  + lr sized to the network": ["--prediction", "v", "--zero-terminal-snr", "--min-snr-gamma", "5",

@@ -146,14 +146,18 @@ def test_defaults_presets_and_the_lr_sized_to_the_network():
     from zoo_core.data import DataConfig
     from zoo_core.train_config import TrainConfig, resolve_lr
 
+    # a config that names no objective (saved before these options, imported) is Ho et al.'s
     cfg = DDPMConfig(res=16)
-    assert (cfg.prediction, cfg.zero_terminal_snr, cfg.min_snr_gamma) == ("v", True, 5.0)
+    assert (cfg.prediction, cfg.zero_terminal_snr, cfg.min_snr_gamma) == ("eps", False, 0.0)
     # 2e-4 at Ho et al.'s width 128, x 128 / width, capped at 1e-3
     assert [DDPMConfig(res=32, channels=c).suggested_lr() for c in (128, 64, 32, 16)] == [2e-4, 4e-4, 8e-4, 1e-3]
     assert IDDPMConfig(res=32, channels=128).suggested_lr() == 1e-4  # the iDDPM paper's
     classes = {"model": DDPMConfig, "data": DataConfig, "train": TrainConfig}
     cfgs = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), ("flags", {"res": 16, "channels": 32})])
     assert cfgs["train"].lr is None and cfgs["train"].ema_gamma == 6.94
+    assert (cfgs["model"].prediction, cfgs["model"].zero_terminal_snr, cfgs["model"].min_snr_gamma) == ("v", True, 5.0)
+    iddpm = layer({**classes, "model": IDDPMConfig}, [("defaults", dict(IDDPMConfig.TRAIN_DEFAULTS))])["model"]
+    assert (iddpm.prediction, iddpm.zero_terminal_snr, iddpm.min_snr_gamma) == ("eps", False, 0.0)  # the paper's
     assert resolve_lr(cfgs["train"], cfgs["model"]).lr == pytest.approx(8e-4)
     flagged = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), ("flags", {"lr": 3e-4})])
     assert resolve_lr(flagged["train"], flagged["model"]).lr == 3e-4  # an explicit lr wins
