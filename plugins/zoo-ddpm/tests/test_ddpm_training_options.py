@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import torch
 from zoo_ddpm.config import DDPMConfig
-from zoo_ddpm.diffusion import GaussianDiffusion, cosine_betas, linear_betas, make_betas, rescale_zero_terminal_snr
+from zoo_ddpm.diffusion import (
+    GaussianDiffusion,
+    cosine_betas,
+    linear_betas,
+    make_betas,
+    rescale_zero_terminal_snr,
+)
 
 from zoo_core.config import build
 from zoo_core.errors import ZooError

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-from zoo_ddpm.diffusion import GaussianDiffusion, cosine_betas
 from zoo_ddpm.config import DDPMConfig
+from zoo_ddpm.diffusion import GaussianDiffusion, cosine_betas
 from zoo_ddpm.likelihood import discretized_gaussian_log_likelihood, normal_kl
 from zoo_ddpm.model import DDPM
 from zoo_ddpm.trainer import DDPMTrainer

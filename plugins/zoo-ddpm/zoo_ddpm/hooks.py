@@ -8,7 +8,7 @@ from zoo_core.registry import MetricSpec, ModelSpec, SamplerSpec
 def register_models(register):
     register(ModelSpec(
         name="ddpm",
-        summary="Denoising diffusion probabilistic model: U-Net, linear schedule, epsilon prediction",
+        summary="Denoising diffusion probabilistic model: U-Net, linear schedule, v-prediction with zero terminal SNR",
         family="diffusion",
         config="zoo_ddpm.config:DDPMConfig",
         model="zoo_ddpm.model:DDPM",
