@@ -173,3 +173,33 @@ def test_defaults_presets_and_the_lr_sized_to_the_network():
         cfgs = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), (name, DDPMConfig.PRESETS[name])])
         assert (cfgs["model"].prediction, cfgs["model"].zero_terminal_snr, cfgs["model"].min_snr_gamma,
                 cfgs["train"].ema_gamma) == ("eps", False, 0.0, None), name
+
+
+@pytest.mark.parametrize("prediction", ["v", "x0"])
+def test_zero_terminal_snr_oracle_samples_the_data(prediction):
+    """x0 ~ N(mu, s^2) has the exact posterior mean E[x0 | x_t]; expressed as v or x0 on a zero-terminal-SNR
+    schedule, ancestral sampling from pure noise must give back N(mu, s^2)."""
+    from types import SimpleNamespace
+
+    from zoo_ddpm.samplers import ancestral
+
+    mu, s = 0.3, 0.2
+    d = GaussianDiffusion(make_betas("linear", 250, zero_terminal_snr=True), variance="large", prediction=prediction)
+
+    class Oracle(torch.nn.Module):
+        diffusion = d
+        config = SimpleNamespace(in_channels=1, res=2, clip_denoised=False, timesteps=250, num_classes=0)
+
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+        def denoise(self, x, t, **_):
+            ab = torch.as_tensor(d.alphas_cumprod, dtype=torch.float64)[t].view(-1, 1, 1, 1)
+            a, sig = ab.sqrt(), (1 - ab).sqrt()
+            x0 = mu + s**2 * a * (x.double() - a * mu) / (ab * s**2 + 1 - ab)
+            return d.target(x0.float(), ((x.double() - a * x0) / sig).float(), t)
+
+    x = ancestral(Oracle(), 400, generator=torch.Generator().manual_seed(0))  # 1600 values, all 250 steps
+    assert float(x.mean()) == pytest.approx(mu, abs=0.01)
+    assert float(x.std()) == pytest.approx(s, rel=0.06)  # as the eps oracle in test_ddpm_diffusion
