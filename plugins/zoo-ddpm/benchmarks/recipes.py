@@ -42,12 +42,13 @@ def gray_folder(root: Path, n: int) -> str:
     return str(root)
 
 
-def real_images(data: str, res: int, n: int, seed: int) -> torch.Tensor:
+def real_images(data: str, res: int, n: int, start: int = 0) -> torch.Tensor:
+    """``n`` real images from index ``start`` on (disjoint ranges give a real-vs-real floor)."""
     from zoo_core.data import DataConfig, ImageDataset, open_source
 
     cfg = DataConfig(data=data)
-    ds = ImageDataset(open_source(cfg, res, seed=seed), res, 3, cfg)
-    return torch.stack([ds[(i % len(ds), i)]["image"] for i in range(n)])
+    ds = ImageDataset(open_source(cfg, res, seed=0), res, 3, cfg)
+    return torch.stack([ds[(i % len(ds), i)]["image"] for i in range(start, start + n)])
 
 
 def colour_cast(images: torch.Tensor) -> float:
@@ -73,8 +74,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         data = gray_folder(Path(tmp) / "gray", 1024) if args.gray else "builtin:shapes"
-        held_out = real_images(data, args.res, args.n, seed=1)
-        floor = projection_fd(real_images(data, args.res, args.n, seed=2), held_out)
+        held_out = real_images(data, args.res, args.n)
+        floor = projection_fd(real_images(data, args.res, args.n, start=args.n), held_out)
         print(f"data {data if not args.gray else 'gray shapes'}, {args.res}px, {args.steps} steps x batch "
               f"{args.batch}; real-vs-real floor {floor:.2f}, real colour cast {colour_cast(held_out):.2f}")
         for i, (name, flags) in enumerate(RECIPES.items()):
