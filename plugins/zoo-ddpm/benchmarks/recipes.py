@@ -1,7 +1,7 @@
 """Short measured comparison of DDPM training options, to choose the defaults (issue 20, item 1).
 
 Each recipe trains the same small U-Net for the same steps on the same data with ``zoo train ddpm``
-and is scored by the pixel-projection Fréchet distance to held-out real images (lower is better;
+and is scored by the pixel-projection Fréchet distance to real images of the data (lower is better;
 benchmarks/quality_ddpm.py explains the statistic) on 50-step respaced ancestral samples. With
 ``--gray`` the data are the built-in shapes converted to gray but stored as RGB, and the table also
 gives the colour cast: the mean spread between the RGB channels of a sample pixel, in grey levels
