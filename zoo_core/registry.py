@@ -15,7 +15,14 @@ from .errors import ZooError
 
 
 def load_object(path: str) -> Any:
-    """Import ``"package.module:attr"`` and return the attribute."""
+    """Import ``"package.module:attr"`` and return the attribute.
+
+    While a saved model is being loaded (:func:`zoo_core.trust.loading`), only the import paths of
+    installed plugins' specs are accepted: a path that came from a model folder is refused unread.
+    """
+    from .trust import check_registered
+
+    check_registered(path)
     module, _, attr = path.partition(":")
     obj = importlib.import_module(module)
     for part in attr.split(".") if attr else []:
@@ -135,8 +142,21 @@ class PretrainedSpec:
     version: str = ""
 
 
+@dataclass(frozen=True)
+class LoggerSpec:
+    """An experiment logger for ``--logger NAME``; ``factory(run_dir, run_name)`` returns a
+    :class:`zoo_core.loggers.Logger`. ``extra`` names the optional install (``zoo-core[extra]``)."""
+
+    name: str
+    summary: str
+    factory: str
+    extra: str = ""
+    distribution: str = ""
+    version: str = ""
+
+
 KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "dataset": DatasetSpec,
-         "importer": ImporterSpec, "pretrained": PretrainedSpec}
+         "importer": ImporterSpec, "pretrained": PretrainedSpec, "logger": LoggerSpec}
 
 
 @dataclass
@@ -174,3 +194,6 @@ class Registry:
 
     def dataset(self, name: str) -> DatasetSpec:
         return self.get("dataset", name)
+
+    def logger(self, name: str) -> LoggerSpec:
+        return self.get("logger", name)
