@@ -42,7 +42,8 @@ def _train_command(spec) -> click.Command:
         click.Option(["--print-config"], is_flag=True, default=False,
                      help="print the resolved options as TOML (for --config) and exit without training"),
     ]
-    params += click_options(model_cls, section="model") + click_options(DataConfig, train_defaults, section="data")
+    params += click_options(model_cls, train_defaults, section="model")
+    params += click_options(DataConfig, train_defaults, section="data")
     params += click_options(TrainConfig, train_defaults, sections=TRAIN_SECTIONS)
 
     def run(preset: str | None, config_file: str | None, print_config: bool, **values: Any) -> None:

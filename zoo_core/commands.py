@@ -151,7 +151,7 @@ def model_info(name: str) -> dict:
     cls = spec.load_config_class()
     defaults = getattr(cls, "TRAIN_DEFAULTS", {})
     options = {}
-    for section, c, d in (("model", cls, {}), ("data", DataConfig, defaults), ("train", TrainConfig, defaults)):
+    for section, c, d in (("model", cls, defaults), ("data", DataConfig, defaults), ("train", TrainConfig, defaults)):
         options[section] = [{"flag": flag, "type": tp, "default": default, "help": text}
                             for flag, tp, default, text in describe(c, d)]
     presets = getattr(cls, "PRESETS", {})

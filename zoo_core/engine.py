@@ -31,7 +31,7 @@ from .observer import RunObserver
 from .protocols import check_model_config
 from .rng import get_rng_state, seed_all, set_rng_state
 from .schedules import lr_factor
-from .train_config import TrainConfig
+from .train_config import TrainConfig, resolve_lr
 from .training import load_run_config, write_run_config
 
 
@@ -60,7 +60,8 @@ class Engine:
 
     def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
                  callbacks: list[Callable[[Engine], None]] | None = None, console=None):
-        self.spec, self.model_cfg, self.cfg, self.data_cfg = spec, model_cfg, train_cfg, data_cfg
+        self.spec, self.model_cfg, self.data_cfg = spec, model_cfg, data_cfg
+        self.cfg = resolve_lr(train_cfg, model_cfg)  # --lr none: the model's, sized to its network
         self.callbacks = callbacks or []
         if console is None:
             from rich.console import Console
@@ -121,7 +122,7 @@ class Engine:
                         for name in self.trainer.optimizers}
         from .ema import EMA
 
-        self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema else None
+        self.ema = EMA(self.model, cfg.ema_decay, gamma=cfg.ema_gamma) if cfg.ema else None
         if cfg.compile:
             for module in self.trainer.modules.values():
                 module.compile()

@@ -21,7 +21,8 @@ class TrainConfig:
     batch_size: int = opt(16, "images per optimizer step (across --grad-accum micro-batches and GPUs)",
                           min=1, max=65536)
     grad_accum: int = opt(1, "micro-batches per optimizer step (recipes: 8 x 2, 12 x 10)", min=1, max=4096)
-    lr: float = opt(1e-4, "learning rate", min=0.0, max=10.0)
+    lr: float | None = opt(1e-4, "learning rate (none: the model's suggestion, sized to its network)",
+                           min=0.0, max=10.0)
     lr_schedule: Literal["constant", "step", "cosine"] = opt("constant", "learning-rate schedule")
     lr_step_every: int = opt(50000, "with --lr-schedule step: multiply the lr by --lr-gamma every N steps",
                              min=1, max=1_000_000_000)
@@ -39,7 +40,10 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = opt(
         "auto", "autocast precision; auto is bf16 on a GPU that has it, fp32 elsewhere; fp16 uses a grad scaler")
     ema: bool = opt(True, "keep an EMA of the weights and sample/save with it")
-    ema_decay: float = opt(0.9999, "EMA decay (with warm-up min(decay, (1+n)/(10+n)))", min=0.0, max=1.0)
+    ema_decay: float = opt(0.9999, "EMA decay (with warm-up min(decay, (1+n)/(10+n))); with --ema-gamma, its cap",
+                           min=0.0, max=1.0)
+    ema_gamma: float | None = opt(None, "power-function EMA (Karras et al. 2024): decay (1-1/t)^(gamma+1), which "
+                                        "averages the last part of any run; 6.94 is sigma_rel 0.10", min=0.0, max=1000.0)
     compile: bool = opt(False, "torch.compile the networks (faster long runs on GPU; slow to start)")
     log_every: int = opt(50, "write a metrics.jsonl line every N steps", min=1, max=1_000_000_000)
     sample_every: int = opt(500, "write samples/step_N.png every N steps (and at the end)",
@@ -91,9 +95,20 @@ def _tuple(v: object) -> object:
 SECTIONS = {
     "run": ("out", "init", "resume", "steps", "seed"),
     "optimisation": ("batch_size", "grad_accum", "lr", "lr_schedule", "lr_step_every", "lr_gamma", "warmup",
-                     "grad_clip", "grad_warn", "on_nonfinite", "ema", "ema_decay"),
+                     "grad_clip", "grad_warn", "on_nonfinite", "ema", "ema_decay", "ema_gamma"),
     "logging and evaluation": ("log_every", "sample_every", "sample_n", "checkpoint_every", "keep_checkpoints",
                                "eval_every", "eval_metrics", "eval_n", "eval_extractor", "progress",
                                "progress_every", "logger"),
     "hardware": ("device", "precision", "compile"),
 }
+
+
+def resolve_lr(train_cfg: TrainConfig, model_cfg) -> TrainConfig:
+    """``train_cfg`` with ``lr`` set: an lr left to the model (None) is the model config's
+    ``suggested_lr()`` (sized to its network) where it has one, else the dataclass default 1e-4."""
+    if train_cfg.lr is not None:
+        return train_cfg
+    import dataclasses
+
+    suggest = getattr(model_cfg, "suggested_lr", None)
+    return dataclasses.replace(train_cfg, lr=float(suggest()) if suggest else 1e-4)

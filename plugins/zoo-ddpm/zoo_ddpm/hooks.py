@@ -1,14 +1,14 @@
 """zoo-ddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ImporterSpec, ModelSpec, PretrainedSpec, SamplerSpec
+from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec, PretrainedSpec, SamplerSpec
 
 
 @hookimpl
 def register_models(register):
     register(ModelSpec(
         name="ddpm",
-        summary="Denoising diffusion probabilistic model: U-Net, linear schedule, epsilon prediction",
+        summary="Denoising diffusion probabilistic model: U-Net, linear schedule, v-prediction with zero terminal SNR",
         family="diffusion",
         config="zoo_ddpm.config:DDPMConfig",
         model="zoo_ddpm.model:DDPM",
@@ -56,3 +56,12 @@ def register_pretrained(register):
                 name=repo, summary=f"Ho et al.'s {dataset} model{' (EMA weights)' if ema else ''}", model="ddpm",
                 format="diffusers-ddpm", source=repo, paper=HO_ET_AL, res=res, dataset=dataset, score=score,
                 license="apache-2.0"))
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricSpec(
+        name="nll",
+        summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
+        factory="zoo_ddpm.nll:NLLMetric",
+    ))

@@ -1,10 +1,10 @@
 """zoo-iddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed.
 
-The ancestral and DDIM samplers are zoo-ddpm's (registered there); iDDPM models use them as is.
+The samplers and the NLL metric are zoo-ddpm's (registered there); iDDPM models use them as is.
 """
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec, PretrainedSpec
+from zoo_core.registry import ImporterSpec, ModelSpec, PretrainedSpec
 
 from .releases import PAPER, RELEASES, URL
 
@@ -21,15 +21,6 @@ def register_models(register):
         trainer="zoo_iddpm.trainer:IDDPMTrainer",
         samplers=("ancestral", "ddim"),
         paper="Nichol, Dhariwal. Improved Denoising Diffusion Probabilistic Models. ICML 2021. arXiv:2102.09672",
-    ))
-
-
-@hookimpl
-def register_metrics(register):
-    register(MetricSpec(
-        name="nll",
-        summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
-        factory="zoo_iddpm.nll:NLLMetric",
     ))
 
 
