@@ -39,8 +39,13 @@ class TrainConfig:
     sample_n: int = opt(16, "images in each sample grid", min=1)
     checkpoint_every: int = opt(500, "write a checkpoint every N steps (and at the end / on Ctrl-C)", min=1)
     keep_checkpoints: int = opt(3, "how many checkpoints to keep", min=1)
-    eval_every: int = opt(0, "evaluate every N steps (0: never); results go to metrics.jsonl", min=0)
+    eval_every: int = opt(0, "evaluate every N steps (0: never); results are printed and go to metrics.jsonl",
+                          min=0)
     eval_metrics: str = opt("fid", "comma-separated metrics for --eval-every (see `zoo eval --list`)")
     eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2)
     eval_extractor: str = opt("inception", "feature extractor for periodic evaluation (inception, timm:NAME, random)")
+    eval_sampler: str | None = opt(None, "sampler for --eval-every (default: the model's fast one, e.g. dpm++ "
+                                         "for diffusion models; see `zoo info NAME`)")
+    eval_steps: int | None = opt(None, "sampling steps for --eval-every (default: the sampler's, e.g. 20 for dpm++)",
+                                 min=1)
     progress: bool = opt(True, "show a progress bar")
