@@ -102,7 +102,7 @@ class Engine:
                         for name in self.trainer.optimizers}
         from .ema import EMA
 
-        self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema else None
+        self.ema = EMA(self.model, cfg.ema_decay, gamma=cfg.ema_gamma) if cfg.ema else None
         if cfg.compile:
             for module in self.trainer.modules.values():
                 module.compile()

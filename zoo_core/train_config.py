@@ -32,7 +32,10 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = opt(
         "auto", "autocast precision; auto is bf16 on a GPU that has it, fp32 elsewhere; fp16 uses a grad scaler")
     ema: bool = opt(True, "keep an EMA of the weights and sample/save with it")
-    ema_decay: float = opt(0.9999, "EMA decay (with warm-up min(decay, (1+n)/(10+n)))", min=0.0, max=1.0)
+    ema_decay: float = opt(0.9999, "EMA decay (with warm-up min(decay, (1+n)/(10+n))); with --ema-gamma, its cap",
+                           min=0.0, max=1.0)
+    ema_gamma: float | None = opt(None, "power-function EMA (Karras et al. 2024): decay (1-1/t)^(gamma+1), which "
+                                        "averages the last part of any run; 6.94 is sigma_rel 0.10", min=0.0)
     compile: bool = opt(False, "torch.compile the networks (faster long runs on GPU; slow to start)")
     log_every: int = opt(50, "write a metrics.jsonl line every N steps", min=1)
     sample_every: int = opt(500, "write samples/step_N.png every N steps (and at the end)", min=1)

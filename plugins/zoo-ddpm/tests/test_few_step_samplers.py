@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from zoo_ddpm.diffusion import GaussianDiffusion, cosine_betas, linear_betas
+from zoo_ddpm.diffusion import GaussianDiffusion, cosine_betas, linear_betas, rescale_zero_terminal_snr
 from zoo_ddpm.solvers import dpm_solver_pp, heun, solver_timesteps
 
 from zoo_core.errors import ZooError
@@ -15,29 +15,37 @@ RES = 16
 
 
 class _Model(torch.nn.Module):
-    """What a sampler needs of a model: ``diffusion``, ``config``, ``denoise`` and a parameter."""
+    """What a sampler needs of a model: ``diffusion``, ``config``, ``denoise`` and a parameter.
+    Subclasses say what the exact x0 prediction is; the 'network' outputs it as eps, v or x0."""
 
     zoo_name = "fake"
 
-    def __init__(self, betas, clip=False):
+    def __init__(self, betas, prediction="eps"):
         super().__init__()
-        self.diffusion = GaussianDiffusion(betas)
+        self.diffusion = GaussianDiffusion(betas, prediction=prediction)
         self.dummy = torch.nn.Parameter(torch.zeros(1))
-        self.config = type("C", (), {"in_channels": 1, "res": RES, "clip_denoised": clip})()
-
-
-class GaussianOracle(_Model):
-    """Data x0 ~ N(mu, s^2) per pixel (mu an image, so pixels differ): the exact eps prediction is
-    E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) mu) / (ab s^2 + 1 - ab)."""
-
-    def __init__(self, s, betas=None):
-        super().__init__(linear_betas(1000) if betas is None else betas)
-        self.s = s
-        self.mu = torch.linspace(-0.6, 0.6, RES * RES, dtype=torch.float64).view(1, 1, RES, RES)
+        self.config = type("C", (), {"in_channels": 1, "res": RES, "clip_denoised": False})()
 
     def denoise(self, x, t):
         ab = torch.as_tensor(self.diffusion.alphas_cumprod, dtype=torch.float64)[t].view(-1, 1, 1, 1)
-        return ((1 - ab).sqrt() * (x.double() - ab.sqrt() * self.mu) / (ab * self.s**2 + 1 - ab)).float()
+        alpha, sigma, x = ab.sqrt(), (1 - ab).sqrt(), x.double()
+        x0 = self.x0(x, alpha, sigma, t.double().view(-1, 1, 1, 1) / 1000)
+        eps = (x - alpha * x0) / sigma
+        out = {"eps": eps, "x0": x0, "v": alpha * eps - sigma * x0}[self.diffusion.prediction]
+        return out.float()
+
+
+class GaussianOracle(_Model):
+    """Data x0 ~ N(mu, s^2) per pixel (mu an image, so pixels differ): the exact prediction is
+    E[x0 | x_t] = mu + alpha s^2 (x_t - alpha mu) / (alpha^2 s^2 + sigma^2)."""
+
+    def __init__(self, s, betas=None, prediction="eps"):
+        super().__init__(linear_betas(1000) if betas is None else betas, prediction)
+        self.s = s
+        self.mu = torch.linspace(-0.6, 0.6, RES * RES, dtype=torch.float64).view(1, 1, RES, RES)
+
+    def x0(self, x, alpha, sigma, _):
+        return self.mu + alpha * self.s**2 * (x - alpha * self.mu) / (alpha**2 * self.s**2 + sigma**2)
 
 
 def _spread(model, fn, **kw):
@@ -61,6 +69,17 @@ def test_few_steps_recover_gaussian_data(fn, kw, s, schedule):
     assert spread == pytest.approx(1.0, abs=0.06)
 
 
+@pytest.mark.parametrize("fn,kw", [(dpm_solver_pp, {"steps": 10}), (heun, {})])
+@pytest.mark.parametrize("prediction", ["v", "x0"])
+def test_zero_terminal_snr_with_v_or_x0_prediction(fn, kw, prediction):
+    """alpha-bar(T-1) = 0 (Lin et al.): the solvers stay finite and still recover the data."""
+    oracle = GaussianOracle(0.5, rescale_zero_terminal_snr(linear_betas(1000)), prediction)
+    assert oracle.diffusion.zero_terminal_snr
+    mean_err, spread = _spread(oracle, fn, **kw)
+    assert abs(mean_err) < 0.01
+    assert spread == pytest.approx(1.0, abs=0.06)
+
+
 def test_linspace_spacing_loses_the_spread_that_logsnr_keeps():
     """Why log-SNR is the default: with diffusers' linspace, 10 steps never go below t = 100 and the
     last jump to x0 keeps only the posterior mean there (half the spread for s = 0.2)."""
@@ -72,13 +91,10 @@ def test_linspace_spacing_loses_the_spread_that_logsnr_keeps():
 class Wobbly(_Model):
     """A fixed nonlinear function of (x_t, t) as 'network output': any one serves to compare solvers.
     Its implied x0 is bounded, as a trained network's is, so the noisiest cosine steps (where x0 =
-    (x - sqrt(1 - ab) eps) / sqrt(ab) multiplies eps by 1e4) do not amplify float32 rounding."""
+    (x - sigma eps) / alpha multiplies eps by 1e4) do not amplify rounding more than they must."""
 
-    def denoise(self, x, t):
-        ab = torch.as_tensor(self.diffusion.alphas_cumprod, dtype=torch.float64)[t].view(-1, 1, 1, 1)
-        tt, x = t.double().view(-1, 1, 1, 1) / 1000, x.double()
-        x0 = torch.tanh(x * (1 + tt)) + 0.3 * torch.sin(3 * tt + x) * tt
-        return ((x - ab.sqrt() * x0) / (1 - ab).sqrt()).float()
+    def x0(self, x, alpha, sigma, tt):
+        return torch.tanh(x * (1 + tt)) + 0.3 * torch.sin(3 * tt + x) * tt
 
 
 def _betas(schedule):
@@ -117,14 +133,16 @@ def test_dpm_solver_pp_equals_diffusers_step_for_step(schedule, steps):
     assert len(ours) == len(sched.timesteps)
 
 
-@pytest.mark.parametrize("spacing", ["logsnr", "karras"])
-def test_dpm_solver_pp_equals_diffusers_on_our_timesteps(spacing):
+@pytest.mark.parametrize("spacing,prediction", [("logsnr", "eps"), ("karras", "eps"), ("logsnr", "v"),
+                                                ("logsnr", "x0")])
+def test_dpm_solver_pp_equals_diffusers_on_our_timesteps(spacing, prediction):
     diffusers = pytest.importorskip("diffusers")
-    model = Wobbly(linear_betas(1000))
+    model = Wobbly(linear_betas(1000), prediction)
     x_T = torch.randn(2, 1, RES, RES, generator=torch.Generator().manual_seed(2))
     ours = _trajectory(dpm_solver_pp, model, x_T, steps=10, spacing=spacing)
-    sched = diffusers.DPMSolverMultistepScheduler(num_train_timesteps=1000, trained_betas=linear_betas(1000),
-                                                  algorithm_type="dpmsolver++", solver_order=2)
+    sched = diffusers.DPMSolverMultistepScheduler(
+        num_train_timesteps=1000, trained_betas=linear_betas(1000), algorithm_type="dpmsolver++", solver_order=2,
+        prediction_type={"eps": "epsilon", "v": "v_prediction", "x0": "sample"}[prediction])
     sched.set_timesteps(timesteps=solver_timesteps(model.diffusion, 10, spacing))
     x = x_T.clone()
     for i, t in enumerate(sched.timesteps):

@@ -31,6 +31,17 @@ class DDPMConfig:
         "large", "reverse-process variance: beta_t (large), posterior beta~_t (small), or learned (iDDPM)")
     p2_gamma: float = opt(0.0, "P2 weighting exponent (Choi et al. 2022); 0 turns it off, 1 is the paper's", min=0.0)
     p2_k: float = opt(1.0, "P2 weighting k in 1/(k + SNR)^gamma", min=0.0)
+    prediction: Literal["eps", "v", "x0"] = opt(
+        "eps", "what the network predicts: the noise (eps), v = alpha eps - sigma x0 (Salimans & Ho 2022), or x0")
+    zero_terminal_snr: bool = opt(False, "rescale the schedule so the last step is pure noise (Lin et al. 2024); "
+                                         "needs --prediction v or x0")
+    min_snr_gamma: float = opt(0.0, "Min-SNR-gamma loss weighting (Hang et al. 2023), e.g. 5; 0 turns it off",
+                               min=0.0)
+    loss: Literal["simple", "hybrid", "vlb"] = opt(
+        "simple", "objective: the MSE of the prediction (simple), simple + lambda L_vlb (hybrid, trains a learned "
+                  "variance), or the variational bound alone (vlb)")
+    vlb_weight: float = opt(0.001, "lambda of the hybrid loss (the VLB term sees a stop-gradient on the mean)",
+                            min=0.0)
     clip_denoised: bool = opt(True, "clip the predicted x0 to [-1, 1] while sampling")
 
     # a fixed step budget anneals best: cosine decay to 0 after a short warm-up (runs that are later extended
@@ -68,3 +79,12 @@ class DDPMConfig:
             raise ValueError(f"--channels must be a multiple of 8 (GroupNorm groups), got {self.channels}")
         if self.beta_schedule == "linear" and not self.beta_start < self.beta_end:
             raise ValueError("--beta-start must be smaller than --beta-end")
+        if self.zero_terminal_snr and self.prediction == "eps":
+            raise ValueError("--zero-terminal-snr makes the last step pure noise, where eps says nothing about x0: "
+                             "use --prediction v (or x0)")
+        if self.loss == "hybrid" and self.variance != "learned":
+            raise ValueError(f"--loss hybrid trains the learned variance; with --variance {self.variance} "
+                             "use --loss simple (or --loss vlb)")
+        if self.loss == "simple" and self.variance == "learned":
+            raise ValueError("--loss simple gives a learned variance no gradient: use --loss hybrid or vlb, "
+                             "or --variance small/large")

@@ -1,7 +1,7 @@
 """zoo-ddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ModelSpec, SamplerSpec
+from zoo_core.registry import MetricSpec, ModelSpec, SamplerSpec
 
 
 @hookimpl
@@ -28,3 +28,12 @@ def register_samplers(register):
                                   "(default 20, log-SNR spacing)", "zoo_ddpm.solvers:dpm_solver_pp"))
     register(SamplerSpec("heun", "EDM's 2nd-order Heun (Karras et al. 2022): deterministic, Karras sigmas; "
                                  "N steps cost 2N-1 evaluations (default 18)", "zoo_ddpm.solvers:heun"))
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricSpec(
+        name="nll",
+        summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
+        factory="zoo_ddpm.nll:NLLMetric",
+    ))

@@ -31,8 +31,9 @@ class DDPM(nn.Module):
             scale_shift_norm=config.scale_shift_norm, resblock_updown=config.resblock_updown,
             num_classes=config.num_classes,
         )
-        betas = make_betas(config.beta_schedule, config.timesteps, config.beta_start, config.beta_end)
-        self.diffusion = GaussianDiffusion(betas, variance=config.variance)
+        betas = make_betas(config.beta_schedule, config.timesteps, config.beta_start, config.beta_end,
+                           zero_terminal_snr=config.zero_terminal_snr)
+        self.diffusion = GaussianDiffusion(betas, variance=config.variance, prediction=config.prediction)
 
     @classmethod
     def adapt_config(cls, config, data_info):
@@ -40,7 +41,8 @@ class DDPM(nn.Module):
         return config
 
     def denoise(self, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        """The raw network output at (x_t, t): eps, and v when the variance is learned."""
+        """The raw network output at (x_t, t): the prediction (``config.prediction``: eps, v or x0), then
+        the variance interpolation when the variance is learned. ``diffusion.to_x0/to_eps`` read it."""
         return self.unet(x, t, label)
 
     def _cond(self, n: int, label, generator) -> dict:

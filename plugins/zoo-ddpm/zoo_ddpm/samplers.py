@@ -41,20 +41,16 @@ def denoised(diffusion: GaussianDiffusion, out: torch.Tensor, x: torch.Tensor, t
              clip: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """(x0, eps) predicted from the network output ``out`` at (x_t, t); ``t`` indexes ``diffusion``.
 
-    The learned-variance channels are dropped; ``diffusion.to_x0``/``to_eps`` convert eps, x0 or v
-    predictions where the process provides them (else the output is eps). With ``clip`` x0 is
-    clamped to [-1, 1] and eps recomputed from it, so the two stay consistent.
+    ``diffusion.to_x0``/``to_eps`` read eps, v or x0 predictions (learned-variance channels are
+    dropped). With ``clip`` x0 is clamped to [-1, 1] and eps recomputed from it, so the two stay
+    consistent.
     """
-    head, _ = diffusion.split_output(out.float(), x.shape[1])
-    alpha, sigma = gather(diffusion.sqrt_alphas_cumprod, t, x.ndim), gather(
-        diffusion.sqrt_one_minus_alphas_cumprod, t, x.ndim)
-    if hasattr(diffusion, "to_x0"):
-        x0, eps = diffusion.to_x0(head, x, t), diffusion.to_eps(head, x, t)
-    else:  # subtract before dividing: at alpha-bar ~ 1e-9 (cosine, t = T-1) x and sigma eps nearly cancel
-        x0, eps = (x - sigma * head) / alpha, head
+    out = out.float()
+    x0, eps = diffusion.to_x0(out, x, t), diffusion.to_eps(out, x, t)
     if clip:  # eps from x0 this way stays finite at a zero-terminal-SNR step (alpha-bar = 0)
         x0 = x0.clamp(-1, 1)
-        eps = (x - alpha * x0) / sigma
+        eps = (x - gather(diffusion.sqrt_alphas_cumprod, t, x.ndim) * x0) / gather(
+            diffusion.sqrt_one_minus_alphas_cumprod, t, x.ndim)
     return x0, eps
 
 

@@ -1,4 +1,8 @@
-"""DDPM training: L_simple (optionally P2-weighted) on uniformly drawn timesteps."""
+"""Diffusion training: ``GaussianDiffusion.training_losses`` on drawn timesteps, for DDPM and iDDPM.
+
+The loss (simple, hybrid or vlb), its weighting (P2, Min-SNR-gamma) and the prediction (eps, v, x0)
+all come from the model's config; the maths lives in the diffusion, not here.
+"""
 
 from __future__ import annotations
 
@@ -47,16 +51,26 @@ class DDPMTrainer:
     def labels(self, batch):
         return {"label": batch["label"]} if self.config.num_classes else {}
 
+    def per_example_losses(self, x0, t, noise, cond: dict) -> dict[str, torch.Tensor]:
+        """The training loss and its parts, one value per example (before importance weights)."""
+        cfg = self.config
+        return self.model.diffusion.training_losses(
+            self.model.denoise, x0, t, noise=noise, cond=cond, loss=cfg.loss, vlb_weight=cfg.vlb_weight,
+            p2_gamma=cfg.p2_gamma, p2_k=cfg.p2_k, min_snr_gamma=cfg.min_snr_gamma)
+
     def loss(self, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        x0 = batch["image"]
+        x0 = batch["image"].float()
         t, weights = self.sample_timesteps(x0.shape[0])
-        noise = torch.randn_like(x0)
-        xt = self.model.diffusion.q_sample(x0, t, noise)
-        out = self.model.denoise(xt, t, **self.labels(batch))
-        eps, _ = self.model.diffusion.split_output(out, x0.shape[1])
-        losses = self.model.diffusion.simple_loss(eps, noise, t, self.config.p2_gamma, self.config.p2_k)
-        loss = (losses * weights).mean()
-        return loss, {"loss": loss.item()}
+        parts = self.per_example_losses(x0, t, torch.randn_like(x0), self.labels(batch))
+        self.observe(t, parts["loss"].detach())
+        loss = (parts["loss"] * weights).mean()
+        logs = {"loss": loss.item()}
+        if self.config.loss != "simple":  # hybrid: log both halves
+            logs.update({f"loss_{k}": v.mean().item() for k, v in parts.items() if k != "loss"})
+        return loss, logs
+
+    def observe(self, t: torch.Tensor, losses: torch.Tensor) -> None:
+        """Hook for timestep samplers that learn from the losses (iDDPM's loss-aware sampler)."""
 
     def phases(self, step: int) -> list[Phase]:
         return [Phase("unet", self.loss)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from iddpm_oracle import GaussianOracle
-from zoo_iddpm.nll import NLLMetric, bits_per_dim
+from zoo_ddpm.nll import NLLMetric, bits_per_dim
 
 from zoo_core.errors import ZooError
 

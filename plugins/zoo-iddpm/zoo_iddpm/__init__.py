@@ -1,9 +1,9 @@
 """zoo-iddpm: Improved Denoising Diffusion Probabilistic Models (Nichol & Dhariwal, 2021).
 
-Builds on zoo-ddpm (its U-Net, Gaussian diffusion maths and samplers) and adds what the paper adds:
-``vlb`` (the variational bound's terms in bits/dim), ``timesteps`` (uniform and loss-aware
-importance sampling of t), ``trainer`` (the hybrid objective), ``nll`` (bits/dim of a dataset)
-and ``model``/``config`` (the iDDPM defaults and presets).
+Builds on zoo-ddpm, whose ``GaussianDiffusion`` holds all the maths (VLB terms, hybrid loss, bits/dim,
+respacing) and whose samplers and NLL metric serve every diffusion model. What is iDDPM's own:
+``timesteps`` (uniform and loss-aware importance sampling of t), ``trainer`` (keeps that sampler's
+state) and ``model``/``config`` (the paper's defaults, presets and class conditioning).
 """
 
 __version__ = "0.1.0"

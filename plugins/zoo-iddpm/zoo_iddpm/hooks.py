@@ -1,10 +1,11 @@
 """zoo-iddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed.
 
-The samplers (ancestral, DDIM, DPM-Solver++, Heun) are zoo-ddpm's (registered there); iDDPM uses them as is.
+The samplers (ancestral, DDIM, DPM-Solver++, Heun) and the NLL metric are zoo-ddpm's (registered there);
+iDDPM models use them as is.
 """
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import MetricSpec, ModelSpec
+from zoo_core.registry import ModelSpec
 
 
 @hookimpl
@@ -21,11 +22,3 @@ def register_models(register):
         paper="Nichol, Dhariwal. Improved Denoising Diffusion Probabilistic Models. ICML 2021. arXiv:2102.09672",
     ))
 
-
-@hookimpl
-def register_metrics(register):
-    register(MetricSpec(
-        name="nll",
-        summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
-        factory="zoo_iddpm.nll:NLLMetric",
-    ))

@@ -1,4 +1,4 @@
-"""The VLB terms against closed forms, and the hybrid loss's stop-gradient."""
+"""The VLB terms against closed forms, and the hybrid loss's stop-gradient (any diffusion model)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 from zoo_ddpm.diffusion import GaussianDiffusion, cosine_betas
-from zoo_iddpm.config import IDDPMConfig
-from zoo_iddpm.model import IDDPM
-from zoo_iddpm.trainer import IDDPMTrainer
-from zoo_iddpm.vlb import discretized_gaussian_log_likelihood, normal_kl, prior_bpd, vlb_terms
+from zoo_ddpm.config import DDPMConfig
+from zoo_ddpm.likelihood import discretized_gaussian_log_likelihood, normal_kl
+from zoo_ddpm.model import DDPM
+from zoo_ddpm.trainer import DDPMTrainer
 
 LEVELS = torch.linspace(-1, 1, 256, dtype=torch.float64)  # the 256 values of 8-bit data in [-1, 1]
 
@@ -60,14 +60,14 @@ def test_vlb_terms_vanish_for_the_true_posterior_and_match_the_decoder_at_zero()
     x0 = torch.randint(0, 256, (4, 3, 4, 4)).float() / 127.5 - 1
     t = torch.tensor([0, 1, 17, 49])
     xt = d.q_sample(x0, t)
-    terms = vlb_terms(d, _exact_p(d, x0, xt, t), x0, xt, t)
+    terms = d.vlb_terms(_exact_p(d, x0, xt, t), x0, xt, t)
     assert terms[1:].abs().max() < 1e-5  # KL of identical Gaussians
     p = _exact_p(d, x0, xt, t)
     decoder = -discretized_gaussian_log_likelihood(x0[:1], p["mean"][:1], 0.5 * p["log_variance"][:1])
     assert terms[0].item() == pytest.approx(decoder.mean().item() / math.log(2), rel=1e-5)
     # a model that is off by delta in the mean pays delta^2 / (2 sigma^2) nats per pixel
     p["mean"] = p["mean"] + 0.01
-    off = vlb_terms(d, p, x0, xt, t)[2:]
+    off = d.vlb_terms(p, x0, xt, t)[2:]
     expected = 0.01**2 / (2 * torch.as_tensor(d.posterior_variance[[17, 49]])) / math.log(2)
     torch.testing.assert_close(off.double(), expected, rtol=1e-3, atol=0)
 
@@ -78,17 +78,17 @@ def test_prior_term_closed_form():
     ab = d.alphas_cumprod[-1]
     # KL(N(sqrt(ab) x, 1 - ab) || N(0, 1)) = (-1 - log(1 - ab) + 1 - ab + ab x^2) / 2
     nats = 0.5 * (-math.log(1 - ab) - ab + ab * 0.25)
-    torch.testing.assert_close(prior_bpd(d, x0).double(), torch.full((2,), nats / math.log(2), dtype=torch.float64),
+    torch.testing.assert_close(d.prior_bpd(x0).double(), torch.full((2,), nats / math.log(2), dtype=torch.float64),
                                rtol=1e-3, atol=1e-9)
-    assert prior_bpd(d, x0).max() < 1e-5  # cosine ends at pure noise
+    assert d.prior_bpd(x0).max() < 1e-5  # cosine ends at pure noise
 
 
-def _trainer(loss: str, variance: str = "learned") -> IDDPMTrainer:
+def _trainer(loss: str, variance: str = "learned") -> DDPMTrainer:
     from zoo_core.data import DataInfo
     from zoo_core.train_config import TrainConfig
 
-    cfg = IDDPMConfig(res=8, channels=8, num_res_blocks=1, timesteps=20, loss=loss, variance=variance)
-    return IDDPMTrainer(IDDPM(cfg), cfg, DataInfo(size=1), TrainConfig(), torch.device("cpu"))
+    cfg = DDPMConfig(res=8, channels=8, num_res_blocks=1, timesteps=20, loss=loss, variance=variance)
+    return DDPMTrainer(DDPM(cfg), cfg, DataInfo(size=1), TrainConfig(), torch.device("cpu"))
 
 
 @pytest.mark.parametrize("loss", ["hybrid", "vlb"])
@@ -118,6 +118,6 @@ def test_vlb_loss_is_T_times_the_bound_term_at_t():
         t = torch.full((2,), i)
         loss = tr.per_example_losses(x0, t, noise, {})["vlb"]
         xt = d.q_sample(x0, t, noise)
-        direct = vlb_terms(d, d.p_mean_variance(fake(xt, t), xt, t, clip=False), x0, xt, t)
+        direct = d.vlb_terms(d.p_mean_variance(fake(xt, t), xt, t, clip=False), x0, xt, t)
         torch.testing.assert_close(loss, direct * d.T)
         assert torch.isfinite(loss).all() and (loss >= 0).all()

@@ -1,13 +1,7 @@
-"""The variational bound of a Gaussian diffusion, term by term, in bits per dimension.
+"""Gaussian log-likelihood pieces of the variational bound, elementwise and parameter-free.
 
--log p(x_0) <= L_vlb = L_0 + L_1 + ... + L_{T-1} + L_T with
-
-* L_T = KL(q(x_T | x_0) || N(0, I))                        (the prior term, no parameters),
-* L_{t-1} = KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t))   for t >= 1 (Gaussian KLs),
-* L_0 = -log p(x_0 | x_1)                                    (a Gaussian discretised to 256 bins).
-
-Everything is written once here and used by the hybrid loss (``trainer``) and the NLL
-evaluation (``nll``). Per-example values are means over pixels divided by log 2 (bits/dim).
+Written once here for :class:`~zoo_ddpm.diffusion.GaussianDiffusion`'s VLB terms (the hybrid and
+VLB losses, and the bits/dim of ``nll``).
 """
 
 from __future__ import annotations
@@ -15,7 +9,6 @@ from __future__ import annotations
 import math
 
 import torch
-from zoo_ddpm.diffusion import GaussianDiffusion
 
 BIN = 1.0 / 255.0  # half a bin: data in [-1, 1] on 256 levels are 2/255 apart
 
@@ -50,23 +43,3 @@ def discretized_gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log
 def mean_bits(x: torch.Tensor) -> torch.Tensor:
     """Per-example mean over all but the first dimension, converted from nats to bits."""
     return x.mean(dim=tuple(range(1, x.ndim))) / math.log(2.0)
-
-
-def vlb_terms(diffusion: GaussianDiffusion, p: dict, x0: torch.Tensor, xt: torch.Tensor,
-              t: torch.Tensor) -> torch.Tensor:
-    """L_{t-1} per example in bits/dim: the posterior KL for t >= 1, the decoder NLL at t = 0.
-
-    ``p`` is :meth:`GaussianDiffusion.p_mean_variance` at (x_t, t) (``mean`` and ``log_variance``).
-    """
-    true_mean, _, true_logvar = diffusion.q_posterior(x0, xt, t)
-    kl = mean_bits(normal_kl(true_mean, true_logvar, p["mean"], p["log_variance"]))
-    decoder_nll = -mean_bits(discretized_gaussian_log_likelihood(x0, p["mean"], 0.5 * p["log_variance"]))
-    return torch.where(t == 0, decoder_nll, kl)
-
-
-def prior_bpd(diffusion: GaussianDiffusion, x0: torch.Tensor) -> torch.Tensor:
-    """L_T = KL(q(x_T | x_0) || N(0, I)) per example in bits/dim (small for a good schedule)."""
-    t = torch.full((x0.shape[0],), diffusion.T - 1, device=x0.device, dtype=torch.long)
-    mean, _, logvar = diffusion.q_mean_variance(x0, t)
-    zero = torch.zeros_like(mean)
-    return mean_bits(normal_kl(mean, logvar.expand_as(mean), zero, zero))

@@ -1,23 +1,19 @@
-"""Negative log-likelihood of images under a trained diffusion model, in bits/dim (its VLB).
+"""Negative log-likelihood of images under any diffusion model (DDPM, iDDPM, ...), in bits/dim (its VLB).
 
-``bits_per_dim(model, images)`` sums every term of the bound (``vlb``): the prior term, the T-1
-posterior KLs and the discretised decoder at t = 0, each at one draw of x_t ~ q(x_t | x_0). With
-``steps=K`` only K network calls per image are made: t = 0, and one random t from each of K - 1
-equal strata of 1..T-1 whose KL is scaled by the stratum's size. That is an unbiased but noisier
-estimate of the same sum (the terms at small t are large and vary fast): fine for tracking a run,
-while numbers to report should use the full sum. ``zoo eval RUN --data D --metrics nll [-o nll.steps=K]`` runs it on real images.
+``bits_per_dim(model, images)`` batches :meth:`GaussianDiffusion.calc_bpd_loop`: the prior term, the
+T-1 posterior KLs and the discretised decoder at t = 0, each at one draw of x_t ~ q(x_t | x_0). With
+``steps=K`` only K network calls per image are made (one t per stratum of 1..T-1): an unbiased but
+noisier estimate of the same sum, fine for tracking a run, while numbers to report use the full sum.
+``zoo eval RUN --data D --metrics nll [-o nll.steps=K]`` runs it on real images.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from zoo_core.errors import ZooError
-
-from .vlb import prior_bpd, vlb_terms
 
 
 def _labels(model, labels, n: int, device) -> dict:
@@ -30,34 +26,6 @@ def _labels(model, labels, n: int, device) -> dict:
         raise ZooError(f"labels must lie in 0..{model.config.num_classes - 1} for this class-conditional model "
                        "(is the data labelled the way it was for training?)")
     return {"label": labels}
-
-
-@torch.no_grad()
-def vlb_per_example(model, x0: torch.Tensor, *, steps: int | None = None, labels=None, clip: bool = False,
-                    generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-    """The bound's parts per image (bits/dim): ``prior``, ``kl`` (t >= 1), ``decoder`` (t = 0), ``total``."""
-    diffusion, device = model.diffusion, x0.device
-    T, n = diffusion.T, x0.shape[0]
-    k = T if steps is None else max(1, min(int(steps), T))
-    # t = 0 (the decoder) always; t = 1..T-1 in k - 1 contiguous strata, one random t per stratum and
-    # image, weighted by the stratum's size: the exact sum when k = T, unbiased for any k
-    strata = np.array_split(np.arange(1, T), max(1, k - 1)) if T > 1 else []
-    cond = _labels(model, labels, n, device)
-    kl = torch.zeros(n, device=device, dtype=torch.float64)
-    decoder = torch.zeros_like(kl)
-    for stratum in [np.array([0])] + [s for s in strata if len(s)]:
-        pick = torch.randint(0, len(stratum), (n,), generator=generator)
-        t = torch.as_tensor(stratum)[pick].to(device)
-        noise = torch.randn(x0.shape, generator=generator).to(device)
-        xt = diffusion.q_sample(x0, t, noise)
-        out = model.denoise(xt, t, **cond).float()
-        term = vlb_terms(diffusion, diffusion.p_mean_variance(out, xt, t, clip=clip), x0, xt, t).double()
-        if stratum[0] == 0:
-            decoder += term
-        else:
-            kl += term * len(stratum)
-    prior = prior_bpd(diffusion, x0).double()
-    return {"prior": prior, "kl": kl, "decoder": decoder, "total": prior + kl + decoder}
 
 
 def bits_per_dim(model, images: torch.Tensor, *, steps: int | None = None, batch_size: int = 64,
@@ -78,7 +46,8 @@ def bits_per_dim(model, images: torch.Tensor, *, steps: int | None = None, batch
         for start in range(0, images.shape[0], batch_size):
             x0 = images[start:start + batch_size].to(device).float()
             lab = None if labels is None else torch.as_tensor(labels)[start:start + batch_size]
-            parts = vlb_per_example(model, x0, steps=steps, labels=lab, clip=clip, generator=g)
+            cond = _labels(model, lab, len(x0), device)
+            parts = model.diffusion.calc_bpd_loop(model.denoise, x0, steps=steps, cond=cond, clip=clip, generator=g)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v.sum())
     finally:
