@@ -153,7 +153,7 @@ def dpm_solver_pp(model, n: int, *, generator: torch.Generator, steps: int | str
     return x
 
 
-def heun(model, n: int, *, generator: torch.Generator, steps: int | None = 18, progress: Progress | None = None,
+def heun(model, n: int, *, generator: torch.Generator, steps: int | str | None = 18, progress: Progress | None = None,
          clip: bool | None = None, cond: dict | None = None, x_T: torch.Tensor | None = None,
          spacing: str = "karras",
          callback: Callable[[int, torch.Tensor], None] | None = None, **_) -> torch.Tensor:
