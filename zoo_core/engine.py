@@ -28,7 +28,7 @@ from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
 from .rng import get_rng_state, set_rng_state
 from .schedules import lr_factor
-from .train_config import TrainConfig
+from .train_config import TrainConfig, resolve_lr
 
 
 @dataclass
@@ -50,7 +50,8 @@ class Engine:
 
     def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
                  callbacks: list[Callable[[Engine], None]] | None = None, console=None):
-        self.spec, self.model_cfg, self.cfg, self.data_cfg = spec, model_cfg, train_cfg, data_cfg
+        self.spec, self.model_cfg, self.data_cfg = spec, model_cfg, data_cfg
+        self.cfg = resolve_lr(train_cfg, model_cfg)  # --lr none: the model's, sized to its network
         self.callbacks = callbacks or []
         if console is None:
             from rich.console import Console

@@ -17,7 +17,7 @@ class TrainConfig:
     steps: int = opt(2000, "optimizer steps to train for (in total, counting resumed ones)", min=1)
     batch_size: int = opt(16, "images per optimizer step (across --grad-accum micro-batches and GPUs)", min=1)
     grad_accum: int = opt(1, "micro-batches per optimizer step (recipes: 8 x 2, 12 x 10)", min=1)
-    lr: float = opt(1e-4, "learning rate", min=0.0)
+    lr: float | None = opt(1e-4, "learning rate (none: the model's suggestion, sized to its network)", min=0.0)
     lr_schedule: Literal["constant", "step", "cosine"] = opt("constant", "learning-rate schedule")
     lr_step_every: int = opt(50000, "with --lr-schedule step: multiply the lr by --lr-gamma every N steps", min=1)
     lr_gamma: float = opt(0.5, "with --lr-schedule step: the factor (0.5 halves)", min=0.0)
@@ -52,3 +52,14 @@ class TrainConfig:
     eval_steps: int | None = opt(None, "sampling steps for --eval-every (default: the sampler's, e.g. 20 for dpm++)",
                                  min=1)
     progress: bool = opt(True, "show a progress bar")
+
+
+def resolve_lr(train_cfg: TrainConfig, model_cfg) -> TrainConfig:
+    """``train_cfg`` with ``lr`` set: an lr left to the model (None) is the model config's
+    ``suggested_lr()`` (sized to its network) where it has one, else the dataclass default 1e-4."""
+    if train_cfg.lr is not None:
+        return train_cfg
+    import dataclasses
+
+    suggest = getattr(model_cfg, "suggested_lr", None)
+    return dataclasses.replace(train_cfg, lr=float(suggest()) if suggest else 1e-4)

@@ -63,6 +63,11 @@ def test_train_resume_sample_and_load(tmp_path):
                               "--checkpoint-every", "2", "--sample-every", "2", *TINY], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert (run / "final" / "model.safetensors").is_file()
+    import json
+
+    rec = json.loads((run / "config.json").read_text())
+    assert (rec["config"]["prediction"], rec["config"]["zero_terminal_snr"]) == ("v", True)
+    assert rec["train"]["lr"] == 1e-3  # --lr left to the model: 2e-4 x 128 / 8 channels, capped at 1e-3
     # re-running with more steps resumes from the newest checkpoint (saved settings are reused)
     res = runner.invoke(cli, ["train", "ddpm", "--out", str(run), "--steps", "6", "--resume", "--no-progress"],
                         catch_exceptions=False)

@@ -120,8 +120,9 @@ def test_a_plain_ddpm_has_nll_for_any_prediction():
 
     spec = registry().metric("nll")
     assert spec.factory == "zoo_ddpm.nll:NLLMetric" and spec.distribution == "zoo-ddpm"
-    tiny = {"res": 8, "channels": 8, "num_res_blocks": 1, "timesteps": 20, "in_channels": 1}
-    eps_model, v_model = DDPM(DDPMConfig(**tiny)), DDPM(DDPMConfig(**tiny, prediction="v"))
+    tiny = {"res": 8, "channels": 8, "num_res_blocks": 1, "timesteps": 20, "in_channels": 1,
+            "zero_terminal_snr": False}
+    eps_model, v_model = DDPM(DDPMConfig(**tiny, prediction="eps")), DDPM(DDPMConfig(**tiny, prediction="v"))
     d = eps_model.diffusion
     fake_eps = lambda x, t, **_: 0.8 * x + 0.01 * t.view(-1, 1, 1, 1)  # noqa: E731
     eps_model.denoise = fake_eps
@@ -136,3 +137,29 @@ def test_a_plain_ddpm_has_nll_for_any_prediction():
     assert a["nll_bpd"] > 0 and all(np.isfinite(list(a.values())))
     for k in a:
         assert b[k] == pytest.approx(a[k], rel=1e-4), k
+
+
+def test_defaults_presets_and_the_lr_sized_to_the_network():
+    from zoo_iddpm.config import IDDPMConfig
+
+    from zoo_core.config import layer
+    from zoo_core.data import DataConfig
+    from zoo_core.train_config import TrainConfig, resolve_lr
+
+    cfg = DDPMConfig(res=16)
+    assert (cfg.prediction, cfg.zero_terminal_snr, cfg.min_snr_gamma) == ("v", True, 5.0)
+    # 2e-4 at Ho et al.'s width 128, x 128 / width, capped at 1e-3
+    assert [DDPMConfig(res=32, channels=c).suggested_lr() for c in (128, 64, 32, 16)] == [2e-4, 4e-4, 8e-4, 1e-3]
+    assert IDDPMConfig(res=32, channels=128).suggested_lr() == 1e-4  # the iDDPM paper's
+    classes = {"model": DDPMConfig, "data": DataConfig, "train": TrainConfig}
+    cfgs = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), ("flags", {"res": 16, "channels": 32})])
+    assert cfgs["train"].lr is None and cfgs["train"].ema_gamma == 6.94
+    assert resolve_lr(cfgs["train"], cfgs["model"]).lr == pytest.approx(8e-4)
+    flagged = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), ("flags", {"lr": 3e-4})])
+    assert resolve_lr(flagged["train"], flagged["model"]).lr == 3e-4  # an explicit lr wins
+    assert resolve_lr(TrainConfig(lr=None), object()).lr == 1e-4  # models without a suggestion
+    # the paper recipes keep the paper's objective and EMA
+    for name in ("ho2020", "cifar10", "celeba128"):
+        cfgs = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), (name, DDPMConfig.PRESETS[name])])
+        assert (cfgs["model"].prediction, cfgs["model"].zero_terminal_snr, cfgs["model"].min_snr_gamma,
+                cfgs["train"].ema_gamma) == ("eps", False, 0.0, None), name

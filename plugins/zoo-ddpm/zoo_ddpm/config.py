@@ -32,11 +32,11 @@ class DDPMConfig:
     p2_gamma: float = opt(0.0, "P2 weighting exponent (Choi et al. 2022); 0 turns it off, 1 is the paper's", min=0.0)
     p2_k: float = opt(1.0, "P2 weighting k in 1/(k + SNR)^gamma", min=0.0)
     prediction: Literal["eps", "v", "x0"] = opt(
-        "eps", "what the network predicts: the noise (eps), v = alpha eps - sigma x0 (Salimans & Ho 2022), or x0")
-    zero_terminal_snr: bool = opt(False, "rescale the schedule so the last step is pure noise (Lin et al. 2024); "
-                                         "needs --prediction v or x0")
-    min_snr_gamma: float = opt(0.0, "Min-SNR-gamma loss weighting (Hang et al. 2023), e.g. 5; 0 turns it off",
-                               min=0.0)
+        "v", "what the network predicts: v = alpha eps - sigma x0 (Salimans & Ho 2022), the noise (eps, Ho et al.), "
+             "or x0")
+    zero_terminal_snr: bool = opt(True, "rescale the schedule so the last step is pure noise (Lin et al. 2024; no "
+                                        "colour cast from a leaked mean); needs --prediction v or x0")
+    min_snr_gamma: float = opt(5.0, "Min-SNR-gamma loss weighting (Hang et al. 2023); 0 turns it off", min=0.0)
     loss: Literal["simple", "hybrid", "vlb"] = opt(
         "simple", "objective: the MSE of the prediction (simple), simple + lambda L_vlb (hybrid, trains a learned "
                   "variance), or the variational bound alone (vlb)")
@@ -45,23 +45,37 @@ class DDPMConfig:
     clip_denoised: bool = opt(True, "clip the predicted x0 to [-1, 1] while sampling")
 
     # a fixed step budget anneals best: cosine decay to 0 after a short warm-up (runs that are later extended
-    # with --resume --steps N follow the new, longer cosine)
-    TRAIN_DEFAULTS: ClassVar[dict] = {"lr": 2e-4, "lr_schedule": "cosine", "warmup": 100, "batch_size": 32,
-                                      "grad_clip": 1.0, "ema_decay": 0.9995,
+    # with --resume --steps N follow the new, longer cosine). lr None: suggested_lr(), sized to the width.
+    # The power EMA averages the last ~1/8 of any run, and is 0.9999 (Ho et al.'s) past 80k steps.
+    TRAIN_DEFAULTS: ClassVar[dict] = {"lr": None, "lr_schedule": "cosine", "warmup": 100, "batch_size": 32,
+                                      "grad_clip": 1.0, "ema_decay": 0.9999, "ema_gamma": 6.94,
                                       "sample_every": 1000, "checkpoint_every": 1000}
+    # Adam lr at the reference width (Ho et al.: 2e-4 for base width 128); narrower nets take
+    # proportionally more (the 1/width rule of muP for Adam's hidden layers), capped at 1e-3
+    REFERENCE_LR: ClassVar[tuple[float, int]] = (2e-4, 128)
+    # Ho et al.'s objective as published, for reproductions: eps prediction, unweighted L_simple, linear schedule
+    # ending at SNR > 0, classic EMA
+    HO2020: ClassVar[dict] = {"prediction": "eps", "zero_terminal_snr": False, "min_snr_gamma": 0.0,
+                              "ema_gamma": None}
     PRESETS: ClassVar[dict[str, dict]] = {
+        "ho2020": {**HO2020, "lr": 2e-4},
         # Ho et al. 2020, CIFAR-10: 35.7M parameters, batch 128, lr 2e-4, 800k steps, EMA 0.9999.
-        "cifar10": {"res": 32, "channels": 128, "channel_mults": (1, 2, 2, 2), "num_res_blocks": 2,
+        "cifar10": {**HO2020, "res": 32, "channels": 128, "channel_mults": (1, 2, 2, 2), "num_res_blocks": 2,
                     "attn_res": (16,), "dropout": 0.1, "lr": 2e-4, "lr_schedule": "constant", "batch_size": 128, "warmup": 5000,
                     "grad_clip": 1.0, "ema_decay": 0.9999, "steps": 800000, "flip": True},
         # The field-tested CelebA-128 recipe: centre crop 178, resize 144, random crop 128, base 64 with
         # mults 1,1,2,2 (64,64,128,128), batch 16 as 8 x 2, lr 1e-4 halved every 50k steps, P2 weighting.
-        "celeba128": {"res": 128, "channels": 64, "channel_mults": (1, 1, 2, 2), "attn_res": (16,),
+        "celeba128": {**HO2020, "res": 128, "channels": 64, "channel_mults": (1, 1, 2, 2), "attn_res": (16,),
                       "center_crop": 178, "resize": 144, "random_crop": 128, "flip": True,
                       "batch_size": 16, "grad_accum": 2, "lr": 1e-4, "lr_schedule": "step",
                       "lr_step_every": 50000, "lr_gamma": 0.5, "p2_gamma": 1.0, "p2_k": 1.0,
                       "ema_decay": 0.9999, "steps": 200000, "checkpoint_every": 5000, "sample_every": 5000},
     }
+
+    def suggested_lr(self) -> float:
+        """The default Adam lr for this network: REFERENCE_LR scaled by reference width / --channels, <= 1e-3."""
+        lr, width = self.REFERENCE_LR
+        return min(1e-3, lr * width / self.channels)
 
     def __post_init__(self):
         if self.res & (self.res - 1):
