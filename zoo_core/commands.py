@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .errors import ZooError
+from .progress import every_option
 
 
 def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | None:
@@ -19,6 +20,16 @@ def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | N
             raise ZooError(f"--prompts {path} holds no prompt (one per line)")
         return lines
     return [prompt] if prompt else None
+
+
+def _sampler_name(model, sampler: str | None) -> str | None:
+    """The sampler ``generate`` will use, for the PNG metadata (None if the model has none registered)."""
+    from .generation import sampler_fn
+
+    try:
+        return sampler_fn(model, sampler)[0]
+    except ZooError:
+        return sampler
 
 
 @click.command()
@@ -41,6 +52,7 @@ def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | N
 @click.option("--frames", type=click.IntRange(min=2), default=16, show_default=True, help="with --interpolate")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@every_option
 def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation, eta,
            interpolate, frames, device, revision):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id."""
@@ -52,6 +64,8 @@ def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, 
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts
+    meta = {"model": model.zoo_name, "seed": seed, "sampler": _sampler_name(model, sampler), "steps": steps,
+            "prompt": prompts, "class": label, "truncation": truncation, "eta": eta}
     if interpolate:
         if not hasattr(model, "interpolate"):
             raise ZooError(f"{model.zoo_name} does not support --interpolate (GAN models do)")
@@ -60,11 +74,13 @@ def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, 
         except ValueError:
             raise ZooError(f"--interpolate expects two seeds like 3,7, got {interpolate!r}") from None
         images = model.interpolate(a, b, frames, **extra)
-        path = save_gif(images, out) if str(out).lower().endswith(".gif") else save_grid(images, out, nrow=frames)
+        meta["interpolate"] = interpolate
+        gif = str(out).lower().endswith(".gif")
+        path = save_gif(images, out) if gif else save_grid(images, out, nrow=frames, meta=meta)
     else:
         images = model.generate(n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size,
                                 progress=True, **extra)
-        path = save_images(images, out)
+        path = save_images(images, out, meta=meta)
     click.echo(f"wrote {len(images)} image(s) to {path}")
 
 
@@ -75,4 +91,7 @@ def add_commands(cli: click.Group) -> None:
 
     cli.add_command(sample)
     cli.add_command(eval_command)
+    from .report import report_command
+
+    cli.add_command(report_command)
     add_hub_commands(cli)

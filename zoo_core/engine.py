@@ -26,6 +26,8 @@ from . import runlock
 from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
+from .loggers import jsonl
+from .observer import RunObserver
 from .rng import get_rng_state, set_rng_state
 from .schedules import lr_factor
 from .train_config import TrainConfig, resolve_lr
@@ -58,6 +60,7 @@ class Engine:
 
             console = Console(stderr=True)
         self.console = console
+        self.observer = RunObserver(self)  # replaced by a fresh one per run_training
 
     # ---------------------------------------------------------------- set-up
     def _setup(self) -> None:
@@ -247,8 +250,9 @@ class Engine:
         if key in self.run.warned or not self.dist.main:
             return
         self.run.warned.add(key)
-        self.console.print(f"[yellow]warning:[/] step {self.run.step}: {msg}")
+        self.console.print(f"[yellow]warning:[/] step {self.run.step}: {msg}", highlight=False)
         self.run.logs["_warnings"].append(msg)
+        self.observer.event(self.run.step, msg)
 
     def _train_step(self) -> bool:
         """One optimizer step of every phase; False if it was skipped as non-finite."""
@@ -285,7 +289,10 @@ class Engine:
                 self._restore(tensors, state)
                 self.run.lr_scale, self.run.nonfinite_streak = scale, streak
                 self.batches = self._loader()
-                self.console.print(f"[yellow]{msg}; rolled back to step {state['step']} with lr x{scale:g}[/]")
+                rolled = f"{msg}; rolled back to step {state['step']} with lr x{scale:g}"
+                self.console.print(f"[yellow]{rolled}[/]", highlight=False)
+                self.run.logs["_warnings"].append(rolled)
+                self.observer.event(self.run.step, rolled)
                 return True
         streak = self.run.nonfinite_streak
         if mode == "abort" or streak >= 20 or (mode == "rollback" and streak > 5):
@@ -297,9 +304,10 @@ class Engine:
 
     def _log(self, started: float, done_steps: int) -> dict:
         logs = {k: sum(v) / len(v) for k, v in self.run.logs.items() if v and not k.startswith("_")}
-        warnings = self.run.logs.get("_warnings", [])
+        histograms = {k: list(v) for k, v in self.run.logs.items() if k.startswith("grad_norm") and v}
         for msg in self.trainer.health(logs):
             self._warn(msg)
+        warnings = self.run.logs.get("_warnings", [])  # read after health() added its warnings
         elapsed = max(time.perf_counter() - started, 1e-9)
         record = {"step": self.run.step, "time": round(time.time(), 3),
                   "img_per_s": round(done_steps * self.cfg.batch_size / elapsed, 2),
@@ -307,8 +315,8 @@ class Engine:
         if warnings:
             record["warnings"] = list(warnings)
         if self.dist.main:
-            with open(self.run.out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            jsonl.append(self.run.out / "metrics.jsonl", record)
+            self.observer.record(record, histograms)
         self.run.logs = defaultdict(list)
         return record
 
@@ -323,7 +331,12 @@ class Engine:
         model.eval()
         images = model.generate(self.cfg.sample_n, seed=self.cfg.seed, **kwargs)
         model.train(was_training)
-        return save_grid(images, self.run.out / "samples" / (name or f"step_{self.run.step:08d}.png"))
+        meta = {"model": self.spec.name, "step": self.run.step, "seed": self.cfg.seed, "ema": bool(self.ema),
+                "sampler": kwargs.get("sampler") or next(iter(self.spec.samplers), None),
+                **{k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, list, tuple))}}
+        path = save_grid(images, self.run.out / "samples" / (name or f"step_{self.run.step:08d}.png"), meta=meta)
+        self.observer.grid(self.run.step, path)
+        return path
 
     def evaluate(self) -> dict | None:
         """Periodic evaluation of the sampling (EMA) model; the real statistics are computed once."""
@@ -342,8 +355,8 @@ class Engine:
         results = self._evaluator(model, n=self.cfg.eval_n, gen_kwargs=sampling)["metrics"]
         model.train()
         record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results, **sampling}
-        with open(self.run.out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        jsonl.append(self.run.out / "metrics.jsonl", record)
+        self.observer.evaluation(self.run.step, results)
         self.console.print(eval_summary(self.run.step, results, self.cfg.eval_n, sampling,
                                         time.perf_counter() - started), highlight=False)
         return results
@@ -379,6 +392,7 @@ class Engine:
         if os.environ.get("RANK", "0") == "0":  # one writer per run folder; unwritable --out fails before the build
             self._lock = runlock.acquire(out)
         self._setup()
+        self.observer = RunObserver(self)
         if existing:
             found = ckpt.latest(out / "checkpoints")
             if found is None:
@@ -390,11 +404,13 @@ class Engine:
         if self.dist.main:
             out.mkdir(parents=True, exist_ok=True)
             self._write_run_config()
+        self.observer.start()
         self.batches = self._loader()
         previous = self._install_signals()
         try:
             self._loop()
         finally:
+            self.observer.close()
             for s, h in previous.items():
                 signal.signal(s, h)
         if self.dist.world > 1:
@@ -404,15 +420,9 @@ class Engine:
         return out
 
     def _loop(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
         cfg, run = self.cfg, self.run
-        columns = [TextColumn(f"[bold]{self.spec.name}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}")]
-        show = cfg.progress and self.dist.main
         started, first_step = time.perf_counter(), run.step
-        with Progress(*columns, console=self.console, disable=not show, transient=False) as bar:
-            task = bar.add_task("train", total=cfg.steps, completed=run.step, speed="", losses="")
+        with self.observer.progress() as watch:  # a bar, or plain lines every --progress-every seconds
             while run.step < cfg.steps and not run.stop:
                 ok = self._train_step()
                 if not ok:
@@ -423,10 +433,7 @@ class Engine:
                 run.step += 1
                 done = run.step - first_step
                 if run.step % cfg.log_every == 0 or run.step == cfg.steps:
-                    record = self._log(started, done)
-                    losses = " ".join(f"{k}={v:.4g}" for k, v in record.items()
-                                      if k.startswith("loss") and isinstance(v, float))
-                    bar.update(task, losses=losses)
+                    self._log(started, done)
                 if run.step % cfg.sample_every == 0:
                     self.sample_grid()
                 if cfg.eval_every and run.step % cfg.eval_every == 0:
@@ -435,13 +442,10 @@ class Engine:
                     self.save_checkpoint()
                 for cb in self.callbacks:
                     cb(self)
-                rate = done / max(time.perf_counter() - started, 1e-9)
-                bar.update(task, completed=run.step, speed=f"{rate:.2f} it/s")
+                watch.advance(run.step, done, time.perf_counter() - started)
         if run.stop and run.step < cfg.steps:
             self.save_checkpoint()
-            if self.dist.main:
-                self.console.print(f"stopped at step {run.step}; checkpoint written. Resume with: "
-                                   f"zoo train {self.spec.name} --out {run.out} --resume")
+            self.observer.finish(stopped=True)
             return
         self.finish()
 
@@ -468,5 +472,5 @@ class Engine:
             shutil.copy(grid, tmp / "samples.png")
             shutil.rmtree(final, ignore_errors=True)
             tmp.rename(final)
-        self.console.print(f"[green]done:[/] {self.run.step} steps; samples in {grid.parent}, model in {final}")
+        self.observer.finish(final, grid)
         return final

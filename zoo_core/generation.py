@@ -48,12 +48,12 @@ def progress_bar(enabled: bool, total: int, description: str = "sampling"):
     if not enabled:
         yield Progress()
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-    from rich.progress import Progress as RichProgress
 
-    with RichProgress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
+    from .progress import make_progress  # plain lines every --progress-every seconds off a terminal
+
+    with make_progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       transient=True) as bar:
         yield Progress(bar, bar.add_task(description, total=total))
 
 

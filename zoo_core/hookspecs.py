@@ -43,5 +43,10 @@ def register_pretrained(register):
 
 
 @hookspec
+def register_loggers(register):
+    """Call ``register(LoggerSpec(...))`` for each experiment logger (``--logger NAME``)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the ``zoo`` group (``cli.add_command(...)``)."""

@@ -39,15 +39,16 @@ def click_options(cls: type, defaults: dict[str, Any] | None = None) -> list[cli
         else:
             ctype = click.STRING
         aliases = list(f.metadata.get("aliases", ()))  # e.g. PGGAN's --latent-dim for --z-dim
+        multiple = bool(f.metadata.get("multiple"))  # repeatable (--logger a --logger b); () when not given
         out.append(click.Option([flag, *aliases, f.name], type=ctype, default=None, help=help_text,
-                                metavar=type_name(field_type(cls, f.name)).upper()))
+                                metavar=type_name(field_type(cls, f.name)).upper(), multiple=multiple))
     return out
 
 
 def explicit(params: dict[str, Any], classes: list[type]) -> dict[str, Any]:
     """The values the user actually typed (options left at None are not set)."""
     names = {f.name for cls in classes for f in dataclasses.fields(cls)}
-    return {k: v for k, v in params.items() if k in names and v is not None}
+    return {k: v for k, v in params.items() if k in names and v is not None and v != ()}
 
 
 def describe(cls: type, defaults: dict[str, Any] | None = None) -> list[tuple[str, str, str, str]]:

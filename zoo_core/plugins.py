@@ -18,7 +18,7 @@ from .registry import Registry
 
 GROUP = "zoo"
 HOOKS = ("register_models", "register_samplers", "register_metrics", "register_datasets", "register_importers",
-         "register_pretrained")
+         "register_pretrained", "register_loggers")
 
 
 @dataclass

@@ -135,8 +135,21 @@ class PretrainedSpec:
     version: str = ""
 
 
+@dataclass(frozen=True)
+class LoggerSpec:
+    """An experiment logger for ``--logger NAME``; ``factory(run_dir, run_name)`` returns a
+    :class:`zoo_core.loggers.Logger`. ``extra`` names the optional install (``zoo-core[extra]``)."""
+
+    name: str
+    summary: str
+    factory: str
+    extra: str = ""
+    distribution: str = ""
+    version: str = ""
+
+
 KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "dataset": DatasetSpec,
-         "importer": ImporterSpec, "pretrained": PretrainedSpec}
+         "importer": ImporterSpec, "pretrained": PretrainedSpec, "logger": LoggerSpec}
 
 
 @dataclass
@@ -174,3 +187,6 @@ class Registry:
 
     def dataset(self, name: str) -> DatasetSpec:
         return self.get("dataset", name)
+
+    def logger(self, name: str) -> LoggerSpec:
+        return self.get("logger", name)

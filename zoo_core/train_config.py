@@ -51,7 +51,12 @@ class TrainConfig:
                                          "for diffusion models; see `zoo info NAME`)")
     eval_steps: int | None = opt(None, "sampling steps for --eval-every (default: the sampler's, e.g. 20 for dpm++)",
                                  min=1)
-    progress: bool = opt(True, "show a progress bar")
+    progress: bool = opt(True, "show progress: a bar on a terminal, a plain line every --progress-every seconds "
+                               "elsewhere (nohup, CI, a pipe)")
+    progress_every: float = opt(30.0, "seconds between plain progress lines when not on a terminal", min=0.0)
+    logger: tuple[str, ...] = opt((), "experiment loggers beside metrics.jsonl: tensorboard, wandb, mlflow, csv "
+                                      "(comma-separated or repeated; each needs its extra, e.g. "
+                                      "pip install 'zoo-core[tensorboard]')", multiple=True)
 
 
 def resolve_lr(train_cfg: TrainConfig, model_cfg) -> TrainConfig:

@@ -24,6 +24,8 @@ import torch
 
 TRY_D_WINS = ("--label-smoothing 0.9 (or random), --label-flip 0.05, --instance-noise 0.1, a lower --lr-d, "
               "--d-optimizer sgd, or --replay-size 256")
+TRY_D_WINS_NO_REPLAY = ("--label-smoothing 0.9 (or random), --label-flip 0.05, --instance-noise 0.1, a lower --lr-d, "
+                        "or --d-optimizer sgd")
 
 
 def diversity(images: torch.Tensor) -> float:
@@ -51,8 +53,13 @@ class GanHealth:
 
     def __init__(self, loss: str = "nonsaturating", *, window: int = 3, climb_window: int = 5,
                  d_floor: float = 0.05, collapse_ratio: float = 0.25, warmup: int = 2, warmup_steps: int = 500,
-                 d_key: str = "loss_d", g_key: str = "loss_g"):
+                 d_key: str = "loss_d", g_key: str = "loss_g", replay: bool = True):
+        # ``replay=False`` for trainers without an image replay buffer (StackGAN refuses --replay-size),
+        # so the advice never names a flag the model rejects.
         self.loss, self.window, self.climb_window = loss, window, climb_window
+        self.try_d = TRY_D_WINS if replay else TRY_D_WINS_NO_REPLAY
+        self.try_collapse = ("--replay-size 512, " if replay else "") + \
+            "--label-flip 0.05, a lower --lr-g, --n-critic 2, or --loss hinge / wgan-gp"
         self.d_floor, self.collapse_ratio = d_floor, collapse_ratio
         self.warmup, self.warmup_steps = warmup, warmup_steps
         self.d_key, self.g_key = d_key, g_key
@@ -71,20 +78,19 @@ class GanHealth:
         d = self._series(self.d_key, self.window)
         if bounded and d and max(d) < self.d_floor:
             found["d_zero"] = (f"D loss has stayed below {self.d_floor} for {self.window} logs (last {d[-1]:.4f}): "
-                               f"D tells real from fake perfectly and G's gradient vanishes. Try {TRY_D_WINS}")
+                               f"D tells real from fake perfectly and G's gradient vanishes. Try {self.try_d}")
         warm = self.seen > self.warmup and (self.step is None or self.step >= self.warmup_steps)
         g = self._series(self.g_key, self.climb_window)
         rising = g is not None and all(b > a for a, b in zip(g, g[1:], strict=False))
         if bounded and warm and rising and g[-1] - g[0] > 0.1 + 0.25 * abs(g[0]):
             found["g_climb"] = (f"G loss rose in each of the last {self.climb_window} logs ({g[0]:.3f} -> {g[-1]:.3f}): "
-                                f"D is pulling away from G. Try a --lr-d below --lr-g, {TRY_D_WINS}")
+                                f"D is pulling away from G. Try a --lr-d below --lr-g, {self.try_d}")
         fake, real = self._series("div_fake", self.window), self._series("div_real", self.window)
         if fake and real and warm:
             ratios = [f / r for f, r in zip(fake, real, strict=True) if r > 0]
             if len(ratios) == self.window and max(ratios) < self.collapse_ratio:
                 found["collapse"] = (f"generated images vary much less than real ones (pairwise distance ratio "
-                                     f"{ratios[-1]:.2f} < {self.collapse_ratio}): mode collapse. Try --replay-size 512, "
-                                     "--label-flip 0.05, a lower --lr-g, --n-critic 2, or --loss hinge / wgan-gp")
+                                     f"{ratios[-1]:.2f} < {self.collapse_ratio}): mode collapse. Try {self.try_collapse}")
         return found
 
     def check(self, logs: dict[str, float], step: int | None = None) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import ZooError
+from ..progress import every_option
 
 
 def _list_table() -> None:
@@ -76,6 +77,7 @@ def _show(results: dict) -> None:
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="sampling steps (diffusion models)")
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
 @click.option("--list", "list_", is_flag=True, help="list the installed metrics and extractors, then exit")
+@every_option
 def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, stats, save_stats, crop_border,
                  res, options, out, seed, device, workers, sampler, steps, revision, list_):
     """Score SRC (a run folder, a saved-model folder, a Hub repo id, or a folder of generated images)

@@ -50,10 +50,9 @@ class _Progress:
 
     def __enter__(self):
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from ..progress import make_progress  # plain lines every --progress-every seconds off a terminal
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn())
+            self.bar = make_progress(unit="img")
             self.bar.__enter__()
         return self
 

@@ -1,6 +1,7 @@
 """DCGAN training end to end (engine, samples, final/, zoo sample) and every trick on one batch."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from zoo_core.cli import main
 from zoo_core.config import layer
 from zoo_core.data import DataConfig, DataInfo
 from zoo_core.engine import Engine
+from zoo_core.images import read_meta
 from zoo_core.plugins import registry
 from zoo_core.train_config import TrainConfig
 
@@ -54,9 +56,12 @@ def test_short_run_trains_both_nets_and_samples(tmp_path):
     assert saved["zoo_model"] == "dcgan" and saved["config"]["d_norm"] == "batch"
 
     main(["sample", str(run), "--n", "4", "--out", str(tmp_path / "x.png"), "--seed", "1"])
-    assert Image.open(tmp_path / "x.png").size == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2)  # 2x2 grid, 2 px padding
+    k = math.ceil(256 / (2 * 16 + 3 * 2))  # grids are upscaled by a whole factor to >= 256 px
+    assert Image.open(tmp_path / "x.png").size == (k * (2 * 16 + 3 * 2), k * (2 * 16 + 3 * 2))  # 2x2, 2 px pad
+    assert read_meta(tmp_path / "x.png")["seed"] == "1" and read_meta(tmp_path / "x.png")["model"] == "dcgan"
     main(["sample", str(run), "--interpolate", "1,2", "--frames", "4", "--out", str(tmp_path / "strip.png")])
-    assert Image.open(tmp_path / "strip.png").size == (4 * 16 + 5 * 2, 16 + 2 * 2)
+    k = math.ceil(256 / (4 * 16 + 5 * 2))
+    assert Image.open(tmp_path / "strip.png").size == (k * (4 * 16 + 5 * 2), k * (16 + 2 * 2))
     with pytest.raises(SystemExit):
         main(["sample", str(run), "--n", "2", "--class", "1", "--out", str(tmp_path / "y.png")])
 

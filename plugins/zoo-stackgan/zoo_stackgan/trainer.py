@@ -66,7 +66,7 @@ class StackGANTrainer:
             self.optimizers[f"d{s}"] = make_optimizer(d.parameters(), config.d_optimizer, lr_d, betas)
         self.ema = ("g",)
         self.noise = InstanceNoise(config.instance_noise, config.instance_noise_steps)
-        self.monitors = {s: GanHealth(config.loss) for s in self.discriminators}
+        self.monitors = {s: GanHealth(config.loss, replay=False) for s in self.discriminators}
         self.step, self.current = 0, min(self.discriminators)
         self.diversity_every = max(1, train_cfg.log_every // 4)
 
@@ -167,7 +167,7 @@ class StackGANTrainer:
         return {f"discriminator{s}": d for s, d in self.discriminators.items()}
 
     def health(self, logs: dict[str, float]) -> list[str]:
-        return [f"Stage {self.current}: {msg}" for msg in self.monitors[self.current].check(logs)]
+        return [f"Stage {self.current}: {msg}" for msg in self.monitors[self.current].check(logs, step=self.step)]
 
     def state_dict(self) -> dict:
         return {f"health{s}": m.state_dict() for s, m in self.monitors.items()}
