@@ -11,6 +11,7 @@ HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from hub_fixtures import hub, saved, tiny  # noqa: E402,F401 - fixtures of test_hub / test_trust
 from sample_data import make_images  # noqa: E402
 
 

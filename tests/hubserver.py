@@ -54,6 +54,9 @@ class HubServer:
         self.requests: list[tuple[str, str, str | None]] = []
         self.lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self.answer: int | None = None  # set to a status (401, 403, 500...) to answer every request with it
+        self.hang = threading.Event()  # set: requests get no answer until the server stops
+        self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> HubServer:
@@ -68,6 +71,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -161,6 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server_hub
         path = urlsplit(self.path).path
         hub.requests.append((self.command, path, self.headers.get("Authorization")))
+        if hub.hang.is_set():
+            hub._stopped.wait(60)
+            return
+        if hub.answer is not None:
+            return self._error(hub.answer, None, f"the test hub answers {hub.answer}")
         parts = [unquote(p) for p in path.strip("/").split("/")]
         with hub.lock:
             if self.command in ("GET", "HEAD") and len(parts) >= 5 and parts[2] == "resolve":

@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:
-        _console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # the message holds text from files, the Hub and the user
+
+        _console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)

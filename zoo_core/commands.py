@@ -52,14 +52,15 @@ def _sampler_name(model, sampler: str | None) -> str | None:
 @click.option("--frames", type=click.IntRange(min=2), default=16, show_default=True, help="with --interpolate")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@click.option("--trust-code", is_flag=True, help="let SRC's config import the code it names (trust its author)")
 @every_option
 def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation, eta,
-           interpolate, frames, device, revision):
+           interpolate, frames, device, revision, trust_code):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id."""
     from .hub import from_pretrained
     from .images import save_gif, save_grid, save_images
 
-    model = from_pretrained(src, revision=revision, device=device)
+    model = from_pretrained(src, revision=revision, device=device, trust_code=trust_code)
     extra = {k: v for k, v in {"label": label, "truncation": truncation, "eta": eta}.items() if v is not None}
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from .errors import ZooError
+from .trust import shown
+
+MAX_ITEMS = 64  # a list option's length unless its field says ``max_items``
+MAX_TEXT = 4096  # characters of any text option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,7 +29,7 @@ else:  # pragma: no cover
 
 
 def opt(default: Any, help: str, **meta: Any) -> Any:
-    """A dataclass field with help text and optional ``min``/``max`` bounds."""
+    """A dataclass field with help text and ``min``/``max`` bounds (every number needs both: see tests)."""
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for sequence defaults")
     return dataclasses.field(default=default, metadata={"help": help, **meta})
@@ -65,7 +70,7 @@ def coerce(cls: type, name: str, value: Any, source: str = "") -> Any:
     flag = "--" + name.replace("_", "-")
 
     def fail(expected: str) -> ZooError:
-        return ZooError(f"{flag}{where}: expected {expected}, got {value!r}")
+        return ZooError(f"{flag}{where}: expected {expected}, got {shown(value)}")
 
     if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "")):
         if optional:
@@ -105,13 +110,32 @@ def coerce(cls: type, name: str, value: Any, source: str = "") -> Any:
     else:
         out = value
     meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
-    items = out if isinstance(out, tuple) else (out,)
-    for v in items:
-        if "min" in meta and isinstance(v, (int, float)) and v < meta["min"]:
-            raise ZooError(f"{flag}{where}: must be >= {meta['min']}, got {v}")
-        if "max" in meta and isinstance(v, (int, float)) and v > meta["max"]:
-            raise ZooError(f"{flag}{where}: must be <= {meta['max']}, got {v}")
+    _check_bounds(meta, out, f"{flag}{where}")
     return out
+
+
+def _range(meta: Any) -> str:
+    return f"{meta.get('min', '-inf')}..{meta.get('max', 'inf')}"
+
+
+def _check_bounds(meta: Any, out: Any, name: str) -> None:
+    """Bounds from the field's metadata (``min``, ``max``, ``max_items``) and the sizes no option may exceed.
+
+    Checked on every value from a flag, a file or a Hub config before anything is built from it, so an
+    absurd value is one line naming the field and its range, never a huge allocation.
+    """
+    items = out if isinstance(out, tuple) else (out,)
+    if isinstance(out, tuple) and len(out) > meta.get("max_items", MAX_ITEMS):
+        raise ZooError(f"{name}: at most {meta.get('max_items', MAX_ITEMS)} items, got {len(out)}")
+    for v in items:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ZooError(f"{name}: must be a finite number (allowed range {_range(meta)}), got {v}")
+        if isinstance(v, str) and len(v) > MAX_TEXT:
+            raise ZooError(f"{name}: at most {MAX_TEXT} characters, got {len(v)}")
+        if "min" in meta and isinstance(v, (int, float)) and v < meta["min"]:
+            raise ZooError(f"{name}: must be >= {meta['min']} (allowed range {_range(meta)}), got {v}")
+        if "max" in meta and isinstance(v, (int, float)) and v > meta["max"]:
+            raise ZooError(f"{name}: must be <= {meta['max']} (allowed range {_range(meta)}), got {v}")
 
 
 def build(cls: type, values: dict[str, Any], source: str = "") -> Any:

@@ -28,14 +28,17 @@ class DataConfig:
 
     data: str | None = opt(None, "image folder (any depth), builtin:NAME (e.g. builtin:shapes), or "
                                  "NAME:PATH for a plugin's dataset reader (e.g. cub:DIR)")
-    center_crop: int | None = opt(None, "center-crop size in source pixels (default: the short side)", min=1)
+    center_crop: int | None = opt(None, "center-crop size in source pixels (default: the short side)",
+                                  min=1, max=8192)
     resize: int | None = opt(None, "resize the short side to this after the center crop (default: --res, "
-                                   "or larger when --random-crop is set)", min=1)
-    random_crop: int | None = opt(None, "random crop size after resizing (CelebA recipe: 128)", min=1)
+                                   "or larger when --random-crop is set)", min=1, max=8192)
+    random_crop: int | None = opt(None, "random crop size after resizing (CelebA recipe: 128)",
+                                  min=1, max=8192)
     flip: bool = opt(False, "random horizontal flips (off by default: flips corrupt text and asymmetric data)")
     labels: Literal["auto", "folders", "none"] = opt(
         "auto", "class labels from first-level folder names: auto uses them when there are 2 or more")
-    workers: int | None = opt(None, "data loader worker processes (default: 0 on CPU, up to 8 on GPU)", min=0)
+    workers: int | None = opt(None, "data loader worker processes (default: 0 on CPU, up to 8 on GPU)",
+                              min=0, max=256)
 
 
 @dataclass

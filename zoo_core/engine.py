@@ -359,6 +359,7 @@ class Engine:
         self.observer.evaluation(self.run.step, results)
         self.console.print(eval_summary(self.run.step, results, self.cfg.eval_n, sampling,
                                         time.perf_counter() - started), highlight=False)
+        self.last_eval = results  # the model card reports the latest numbers
         return results
 
     def _install_signals(self):
@@ -466,6 +467,8 @@ class Engine:
             save_pretrained(model, tmp, components, card={
                 "datasets": [data] if data.startswith("builtin:") else None,
                 "sample": "samples.png",
+                "metrics": getattr(self, "last_eval", None),
+                "license": self.cfg.license,
                 "training": {"steps": self.run.step, **config_mod.to_dict(self.cfg),
                              **config_mod.to_dict(self.data_cfg)},
             })

@@ -15,7 +15,14 @@ from .errors import ZooError
 
 
 def load_object(path: str) -> Any:
-    """Import ``"package.module:attr"`` and return the attribute."""
+    """Import ``"package.module:attr"`` and return the attribute.
+
+    While a saved model is being loaded (:func:`zoo_core.trust.loading`), only the import paths of
+    installed plugins' specs are accepted: a path that came from a model folder is refused unread.
+    """
+    from .trust import check_registered
+
+    check_registered(path)
     module, _, attr = path.partition(":")
     obj = importlib.import_module(module)
     for part in attr.split(".") if attr else []:

@@ -14,20 +14,26 @@ class TrainConfig:
     init: str | None = opt(None, "start from these weights (a saved model, run, Hub repo or published checkpoint) "
                                  "to fine-tune")
     resume: bool = opt(False, "continue from the newest valid checkpoint in --out (an error if there is none)")
-    steps: int = opt(2000, "optimizer steps to train for (in total, counting resumed ones)", min=1)
-    batch_size: int = opt(16, "images per optimizer step (across --grad-accum micro-batches and GPUs)", min=1)
-    grad_accum: int = opt(1, "micro-batches per optimizer step (recipes: 8 x 2, 12 x 10)", min=1)
-    lr: float | None = opt(1e-4, "learning rate (none: the model's suggestion, sized to its network)", min=0.0)
+    steps: int = opt(2000, "optimizer steps to train for (in total, counting resumed ones)",
+                     min=1, max=1_000_000_000)
+    batch_size: int = opt(16, "images per optimizer step (across --grad-accum micro-batches and GPUs)",
+                          min=1, max=65536)
+    grad_accum: int = opt(1, "micro-batches per optimizer step (recipes: 8 x 2, 12 x 10)", min=1, max=4096)
+    lr: float | None = opt(1e-4, "learning rate (none: the model's suggestion, sized to its network)",
+                           min=0.0, max=10.0)
     lr_schedule: Literal["constant", "step", "cosine"] = opt("constant", "learning-rate schedule")
-    lr_step_every: int = opt(50000, "with --lr-schedule step: multiply the lr by --lr-gamma every N steps", min=1)
-    lr_gamma: float = opt(0.5, "with --lr-schedule step: the factor (0.5 halves)", min=0.0)
-    warmup: int = opt(0, "linear learning-rate warm-up steps", min=0)
-    grad_clip: float | None = opt(None, "clip the gradient norm to this (none: no clipping)", min=0.0)
-    grad_warn: float = opt(100.0, "warn when a gradient norm exceeds this", min=0.0)
+    lr_step_every: int = opt(50000, "with --lr-schedule step: multiply the lr by --lr-gamma every N steps",
+                             min=1, max=1_000_000_000)
+    lr_gamma: float = opt(0.5, "with --lr-schedule step: the factor (0.5 halves)", min=0.0, max=10.0)
+    warmup: int = opt(0, "linear learning-rate warm-up steps", min=0, max=1_000_000_000)
+    grad_clip: float | None = opt(None, "clip the gradient norm to this (none: no clipping)",
+                                  min=0.0, max=1000000.0)
+    grad_warn: float = opt(100.0, "warn when a gradient norm exceeds this", min=0.0, max=1000000000.0)
     on_nonfinite: Literal["skip", "rollback", "abort"] = opt(
         "skip", "on a NaN/inf loss or gradient: skip the step, roll back to the last checkpoint with half "
                 "the lr, or save and stop")
-    seed: int = opt(0, "random seed (data order, noise, initialisation)")
+    seed: int = opt(0, "random seed (data order, noise, initialisation)",
+                    min=-9223372036854775808, max=9223372036854775807)
     device: str = opt("auto", "auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = opt(
         "auto", "autocast precision; auto is bf16 on a GPU that has it, fp32 elsewhere; fp16 uses a grad scaler")
@@ -37,23 +43,26 @@ class TrainConfig:
     ema_gamma: float | None = opt(None, "power-function EMA (Karras et al. 2024): decay (1-1/t)^(gamma+1), which "
                                         "averages the last part of any run; 6.94 is sigma_rel 0.10", min=0.0)
     compile: bool = opt(False, "torch.compile the networks (faster long runs on GPU; slow to start)")
-    log_every: int = opt(50, "write a metrics.jsonl line every N steps", min=1)
-    sample_every: int = opt(500, "write samples/step_N.png every N steps (and at the end)", min=1)
-    sample_n: int = opt(16, "images in each sample grid", min=1)
-    checkpoint_every: int = opt(500, "write a checkpoint every N steps (and at the end / on Ctrl-C)", min=1)
-    keep_checkpoints: int = opt(3, "how many checkpoints to keep", min=1)
+    log_every: int = opt(50, "write a metrics.jsonl line every N steps", min=1, max=1_000_000_000)
+    sample_every: int = opt(500, "write samples/step_N.png every N steps (and at the end)",
+                            min=1, max=1_000_000_000)
+    sample_n: int = opt(16, "images in each sample grid", min=1, max=1024)
+    checkpoint_every: int = opt(500, "write a checkpoint every N steps (and at the end / on Ctrl-C)",
+                                min=1, max=1_000_000_000)
+    keep_checkpoints: int = opt(3, "how many checkpoints to keep", min=1, max=1000)
     eval_every: int = opt(0, "evaluate every N steps (0: never); results are printed and go to metrics.jsonl",
-                          min=0)
+                          min=0, max=1_000_000_000)
     eval_metrics: str = opt("fid", "comma-separated metrics for --eval-every (see `zoo eval --list`)")
-    eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2)
+    eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2, max=10_000_000)
     eval_extractor: str = opt("inception", "feature extractor for periodic evaluation (inception, timm:NAME, random)")
     eval_sampler: str | None = opt(None, "sampler for --eval-every (default: the model's fast one, e.g. dpm++ "
                                          "for diffusion models; see `zoo info NAME`)")
     eval_steps: int | None = opt(None, "sampling steps for --eval-every (default: the sampler's, e.g. 20 for dpm++)",
-                                 min=1)
+                                 min=1, max=100_000)
+    license: str | None = opt(None, "license id written into final/README.md's YAML (e.g. mit, apache-2.0)")
     progress: bool = opt(True, "show progress: a bar on a terminal, a plain line every --progress-every seconds "
                                "elsewhere (nohup, CI, a pipe)")
-    progress_every: float = opt(30.0, "seconds between plain progress lines when not on a terminal", min=0.0)
+    progress_every: float = opt(30.0, "seconds between plain progress lines when not on a terminal", min=0.0, max=86400.0)
     logger: tuple[str, ...] = opt((), "experiment loggers beside metrics.jsonl: tensorboard, wandb, mlflow, csv "
                                       "(comma-separated or repeated; each needs its extra, e.g. "
                                       "pip install 'zoo-core[tensorboard]')", multiple=True)

@@ -42,31 +42,35 @@ def parse_smoothing(value: str | float | None) -> str | float | None:
 class GANOptions:
     """Shared GAN training options (fields become ``zoo train NAME --flags``)."""
 
-    z_dim: int = opt(100, "latent size; z is drawn from a standard Gaussian (a 'spherical' z)", min=1)
+    z_dim: int = opt(100, "latent size; z is drawn from a standard Gaussian (a 'spherical' z)",
+                     min=1, max=4096)
     loss: LossKind = opt("nonsaturating", "GAN loss: nonsaturating (G maximises log D(G(z))), minimax "
                                           "(the paper's log(1-D(G(z)))), lsgan, hinge, wgan-gp")
-    n_critic: int | None = opt(None, "D updates per G update (default: 5 for wgan-gp, 1 otherwise)", min=1)
-    gp_weight: float = opt(10.0, "weight of the WGAN-GP gradient penalty (used with --loss wgan-gp)", min=0.0)
+    n_critic: int | None = opt(None, "D updates per G update (default: 5 for wgan-gp, 1 otherwise)",
+                               min=1, max=100)
+    gp_weight: float = opt(10.0, "weight of the WGAN-GP gradient penalty (used with --loss wgan-gp)",
+                           min=0.0, max=10000.0)
     drift_weight: float = opt(0.0, "weight of the drift penalty E[D(x)^2] that keeps critic scores near 0 "
-                                   "(PGGAN uses 0.001)", min=0.0)
+                                   "(PGGAN uses 0.001)", min=0.0, max=1000.0)
     label_smoothing: str = opt("none", "D's targets: none (1/0), a number s for one-sided smoothing (real=s, "
                                        "fake=0; 0.9 is usual), or random (real in [0.7,1.2], fake in [0,0.3])")
     label_flip: float = opt(0.0, "fraction of D's targets flipped at random (noisy labels; 0.05 is usual)",
                             min=0.0, max=0.5)
     instance_noise: float = opt(0.0, "std of Gaussian noise added to every D input (real and fake), "
-                                     "decayed linearly to 0; 0 turns it off (0.1 is usual)", min=0.0)
+                                     "decayed linearly to 0; 0 turns it off (0.1 is usual)",
+                                     min=0.0, max=10.0)
     instance_noise_steps: int = opt(10000, "steps over which --instance-noise decays to 0 (0: never decays)",
-                                    min=0)
+                                    min=0, max=1_000_000_000)
     replay_size: int = opt(0, "keep this many past fakes and show some to D again (experience replay; "
-                              "0 turns it off)", min=0)
+                              "0 turns it off)", min=0, max=100000)
     replay_fraction: float = opt(0.5, "fraction of each fake batch D sees taken from the replay buffer",
                                  min=0.0, max=1.0)
     separate_batches: bool = opt(True, "D sees real and fake images in separate forward passes (all-real / "
                                        "all-fake batches, as batch norm needs); false: one joint batch")
     d_optimizer: Literal["adam", "sgd"] = opt("adam", "D's optimizer: adam, or sgd (momentum 0.9; give it a "
                                                       "larger --lr-d, e.g. 0.01)")
-    lr_g: float | None = opt(None, "G's learning rate (default: --lr)", min=0.0)
-    lr_d: float | None = opt(None, "D's learning rate (default: --lr)", min=0.0)
+    lr_g: float | None = opt(None, "G's learning rate (default: --lr)", min=0.0, max=10.0)
+    lr_d: float | None = opt(None, "D's learning rate (default: --lr)", min=0.0, max=10.0)
     beta1: float = opt(0.5, "Adam beta1 (0.5 as in DCGAN; 0 for wgan-gp is common)", min=0.0, max=1.0)
     beta2: float = opt(0.999, "Adam beta2 (0.9 for wgan-gp, 0.99 for PGGAN)", min=0.0, max=1.0)
 

@@ -76,10 +76,11 @@ def _show(results: dict) -> None:
 @click.option("--sampler", default=None, help="sampler of the model (see `zoo info NAME`)")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="sampling steps (diffusion models)")
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
+@click.option("--trust-code", is_flag=True, help="let SRC's config import the code it names (trust its author)")
 @click.option("--list", "list_", is_flag=True, help="list the installed metrics and extractors, then exit")
 @every_option
 def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, stats, save_stats, crop_border,
-                 res, options, out, seed, device, workers, sampler, steps, revision, list_):
+                 res, options, out, seed, device, workers, sampler, steps, revision, list_, trust_code=False):
     """Score SRC (a run folder, a saved-model folder, a Hub repo id, or a folder of generated images)
     against real images: zoo eval ./runs/ddpm-x --data ~/celeba --metrics fid,kid,pr --n 10000"""
     if list_:
@@ -94,7 +95,7 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
     ev = Evaluator(metrics, extractor=extractor, weights=weights, data=data, n_real=n_real, stats=stats,
                    device=device, batch_size=batch_size, seed=seed, crop_border=crop_border,
                    metric_options=parse_metric_options(options), workers=workers)
-    target = open_src(src, device=ev.device, revision=revision)
+    target = open_src(src, device=ev.device, revision=revision, trust_code=trust_code)
     is_model = not isinstance(target, Path)
     if is_model and n is None:
         n = 10_000

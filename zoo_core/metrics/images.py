@@ -97,14 +97,14 @@ def is_model_dir(path: Path) -> bool:
         return False
 
 
-def open_src(src: str | Path, device=None, revision: str | None = None):
+def open_src(src: str | Path, device=None, revision: str | None = None, trust_code: bool = False):
     """A loaded model for a run / saved-model folder / repo id, or the Path of a folder of images."""
     path = Path(src).expanduser()
     if path.is_dir() and not is_model_dir(path):
         return path
     from ..hub import from_pretrained
 
-    return from_pretrained(src, revision=revision, device=device)
+    return from_pretrained(src, revision=revision, device=device, trust_code=trust_code)
 
 
 # ---------------------------------------------------------------- batches

@@ -13,9 +13,11 @@ RESOLUTIONS = (16, 32, 64, 128, 256)
 
 @dataclass
 class DCGANConfig(GANOptions):
-    res: int = opt(64, "image resolution: 16, 32, 64, 128 or 256 (the depth of G and D follows it)", min=16, max=256)
+    res: int = opt(64, "image resolution: 16, 32, 64, 128 or 256 (the depth of G and D follows it)",
+                   min=16, max=256)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
-    channels: int = opt(64, "base width: G's last and D's first hidden layer; doubles per level up to 8x", min=4)
+    channels: int = opt(64, "base width: G's last and D's first hidden layer; doubles per level up to 8x",
+                        min=4, max=4096)
     upsample: Literal["convtranspose", "pixelshuffle"] = opt(
         "convtranspose", "G's upsampling: strided transposed convolution (the paper) or conv + PixelShuffle "
                          "(no checkerboard artifacts)")
@@ -24,8 +26,10 @@ class DCGANConfig(GANOptions):
                 "(the gradient penalty is per sample, which batch norm breaks)")
     class_cond: bool = opt(False, "AC-GAN: condition G on the class and give D an auxiliary classifier "
                                   "(needs labelled data; the class count is read from it)")
-    num_classes: int = opt(0, "number of classes (filled in from the data with --class-cond)", min=0)
-    ac_weight: float = opt(1.0, "weight of the auxiliary classification loss with --class-cond", min=0.0)
+    num_classes: int = opt(0, "number of classes (filled in from the data with --class-cond)",
+                           min=0, max=100000)
+    ac_weight: float = opt(1.0, "weight of the auxiliary classification loss with --class-cond",
+                           min=0.0, max=1000.0)
 
     # EMA off: G's batch norm keeps running statistics of the *live* weights, which the engine copies
     # into the EMA model, so averaged weights meet mismatched statistics; on short runs the lagging

@@ -10,27 +10,31 @@ from zoo_core.config import opt
 
 @dataclass
 class DDPMConfig:
-    res: int = opt(32, "image resolution (square)", min=8)
+    res: int = opt(32, "image resolution (square)", min=8, max=1024)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
-    channels: int | None = opt(None, "U-Net base width (default by --res: 32 up to 16px, 64 above)", min=8)
+    channels: int | None = opt(None, "U-Net base width (default by --res: 32 up to 16px, 64 above)",
+                               min=8, max=1024)
     channel_mults: tuple[int, ...] = opt((), "width multipliers per resolution level (default by --res: "
-                                             "16: 1,2,2  32: 1,2,2,2  64: 1,2,2,4  128: 1,1,2,2,4)", min=1)
-    num_res_blocks: int = opt(2, "residual blocks per level", min=1)
+                                             "16: 1,2,2  32: 1,2,2,2  64: 1,2,2,4  128: 1,1,2,2,4)",
+                                             min=1, max=16)
+    num_res_blocks: int = opt(2, "residual blocks per level", min=1, max=16)
     attn_res: tuple[int, ...] = opt((), "feature-map resolutions that get self-attention "
-                                        "(default: 16, or res/2 below 32px)", min=1)
-    num_heads: int = opt(1, "attention heads", min=1)
+                                        "(default: 16, or res/2 below 32px)", min=1, max=1024)
+    num_heads: int = opt(1, "attention heads", min=1, max=64)
     dropout: float = opt(0.1, "dropout in residual blocks", min=0.0, max=1.0)
     scale_shift_norm: bool = opt(False, "condition GroupNorm on the timestep by scale and shift (iDDPM)")
     resblock_updown: bool = opt(False, "residual blocks for up/down-sampling (iDDPM/BigGAN style)")
-    num_classes: int = opt(0, "class-conditional with this many classes (0: unconditional)", min=0)
-    timesteps: int = opt(1000, "diffusion steps T", min=2)
+    num_classes: int = opt(0, "class-conditional with this many classes (0: unconditional)",
+                           min=0, max=100000)
+    timesteps: int = opt(1000, "diffusion steps T", min=2, max=100000)
     beta_schedule: Literal["linear", "cosine"] = opt("linear", "noise schedule")
     beta_start: float = opt(1e-4, "first beta of the linear schedule", min=0.0, max=1.0)
     beta_end: float = opt(0.02, "last beta of the linear schedule", min=0.0, max=1.0)
     variance: Literal["large", "small", "learned"] = opt(
         "large", "reverse-process variance: beta_t (large), posterior beta~_t (small), or learned (iDDPM)")
-    p2_gamma: float = opt(0.0, "P2 weighting exponent (Choi et al. 2022); 0 turns it off, 1 is the paper's", min=0.0)
-    p2_k: float = opt(1.0, "P2 weighting k in 1/(k + SNR)^gamma", min=0.0)
+    p2_gamma: float = opt(0.0, "P2 weighting exponent (Choi et al. 2022); 0 turns it off, 1 is the paper's",
+                          min=0.0, max=10.0)
+    p2_k: float = opt(1.0, "P2 weighting k in 1/(k + SNR)^gamma", min=0.0, max=1000.0)
     prediction: Literal["eps", "v", "x0"] = opt(
         "v", "what the network predicts: v = alpha eps - sigma x0 (Salimans & Ho 2022), the noise (eps, Ho et al.), "
              "or x0")
@@ -41,7 +45,7 @@ class DDPMConfig:
         "simple", "objective: the MSE of the prediction (simple), simple + lambda L_vlb (hybrid, trains a learned "
                   "variance), or the variational bound alone (vlb)")
     vlb_weight: float = opt(0.001, "lambda of the hybrid loss (the VLB term sees a stop-gradient on the mean)",
-                            min=0.0)
+                            min=0.0, max=1000.0)
     clip_denoised: bool = opt(True, "clip the predicted x0 to [-1, 1] while sampling")
 
     # a fixed step budget anneals best: cosine decay to 0 after a short warm-up (runs that are later extended

@@ -13,11 +13,13 @@ from zoo_core.config import opt
 @dataclass
 class IDDPMConfig(DDPMConfig):
     # DDPM fields whose defaults the paper changes (redefined here; they keep DDPM's order)
-    num_heads: int = opt(4, "attention heads", min=1)
-    attn_res: tuple[int, ...] = opt((16, 8), "feature-map resolutions that get self-attention", min=1)
+    num_heads: int = opt(4, "attention heads", min=1, max=64)
+    attn_res: tuple[int, ...] = opt((16, 8), "feature-map resolutions that get self-attention",
+                                    min=1, max=1024)
     scale_shift_norm: bool = opt(True, "condition GroupNorm on the timestep (and class) by scale and shift")
     resblock_updown: bool = opt(True, "residual blocks for up/down-sampling (BigGAN style)")
-    num_classes: int = opt(0, "number of classes; set from the data by --class-cond", min=0, cli=False)
+    num_classes: int = opt(0, "number of classes; set from the data by --class-cond",
+                           min=0, cli=False, max=100000)
     beta_schedule: Literal["linear", "cosine"] = opt("cosine", "noise schedule (cosine: the paper's)")
     variance: Literal["large", "small", "learned"] = opt(
         "learned", "reverse-process variance: learned (interpolates log beta_t and log beta~_t), large or small")

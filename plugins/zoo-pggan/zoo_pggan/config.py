@@ -22,31 +22,35 @@ def _power_of_two(x: int) -> bool:
 @dataclass
 class PGGANConfig(GANOptions):
     res: int = opt(32, "final image resolution (a power of two, >= 8); training grows from --start-res to it",
-                   min=8)
-    start_res: int = opt(4, "resolution training starts at (a power of two from 4 to --res)", min=4)
+                   min=8, max=1024)
+    start_res: int = opt(4, "resolution training starts at (a power of two from 4 to --res)", min=4, max=1024)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
     z_dim: int = opt(512, "latent size (the paper's 512); z is drawn from a standard Gaussian and PixelNorm-ed",
-                     min=1, aliases=("--latent-dim",))
+                     min=1, aliases=("--latent-dim",), max=4096)
     channel_base: int = opt(16384, "feature maps at resolution r are channel_base / r, clamped to "
                                    "[--min-channels, --max-channels] (16384: 512 up to 32x32, halving above)",
-                            min=1)
-    max_channels: int = opt(512, "most feature maps in any block (the low resolutions)", min=1, aliases=("--channels",))
-    min_channels: int = opt(16, "fewest feature maps in any block (the high resolutions)", min=1)
+                            min=1, max=1048576)
+    max_channels: int = opt(512, "most feature maps in any block (the low resolutions)",
+                            min=1, aliases=("--channels",), max=4096)
+    min_channels: int = opt(16, "fewest feature maps in any block (the high resolutions)", min=1, max=4096)
     fade_images: int = opt(800_000, "real images shown to D while a new resolution fades in (alpha 0 -> 1)",
-                           min=0)
-    stable_images: int = opt(800_000, "real images shown to D in each stabilisation phase (alpha = 1)", min=0)
+                           min=0, max=10_000_000_000)
+    stable_images: int = opt(800_000, "real images shown to D in each stabilisation phase (alpha = 1)",
+                             min=0, max=10_000_000_000)
     batch_sizes: tuple[int, ...] = opt((), "images per step at each resolution from 4x4 up to --res (e.g. "
                                            "16,16,16,16,16,16,14,6 for 1024); each <= --batch-size, which is "
-                                           "what the data loader draws; empty: --batch-size everywhere", min=1)
-    mbstd_group: int = opt(4, "minibatch-stddev group size in D (0 turns the layer off)", min=0)
+                                           "what the data loader draws; empty: --batch-size everywhere",
+                                           min=1, max=65536)
+    mbstd_group: int = opt(4, "minibatch-stddev group size in D (0 turns the layer off)", min=0, max=1024)
     pixel_norm: bool = opt(True, "PixelNorm after every conv in G (and on z)")
     reset_optim: bool = opt(True, "reset Adam's moment estimates when a new resolution starts fading in "
                                   "(as the paper's code does)")
     # the paper's training setup, overriding the shared GAN defaults
     loss: LossKind = opt("wgan-gp", "GAN loss: wgan-gp (the paper's, with the drift term), nonsaturating, "
                                     "minimax, lsgan, hinge")
-    n_critic: int | None = opt(1, "D updates per G update (the paper: 1)", min=1)
-    drift_weight: float = opt(0.001, "epsilon-drift weight: eps * E[D(x)^2] keeps critic scores near 0", min=0.0)
+    n_critic: int | None = opt(1, "D updates per G update (the paper: 1)", min=1, max=100)
+    drift_weight: float = opt(0.001, "epsilon-drift weight: eps * E[D(x)^2] keeps critic scores near 0",
+                              min=0.0, max=1000.0)
     beta1: float = opt(0.0, "Adam beta1 (the paper: 0)", min=0.0, max=1.0)
     beta2: float = opt(0.99, "Adam beta2 (the paper: 0.99)", min=0.0, max=1.0)
 

@@ -34,26 +34,30 @@ def _cub(res: int, **extra) -> dict:
 @dataclass
 class StackGANConfig(GANOptions):
     res: int = opt(64, "output resolution, a power of two: Stage I's with --stage 1, else Stage II's, which "
-                       "is 4x Stage I's (the paper: 64, then 256)", min=8)
+                       "is 4x Stage I's (the paper: 64, then 256)", min=8, max=1024)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
     stage: Literal["1", "2", "both"] = opt("1", "what to train: 1 (Stage-I GAN), 2 (Stage-II GAN on a frozen "
                                                 "--stage1 model), both (Stage I for --stage1-steps, then Stage II)")
     stage1: str | None = opt(None, "with --stage 2: a trained Stage-I run folder, saved model or Hub repo; it "
                                    "is loaded, frozen, and its text encoder is reused")
     stage1_steps: int | None = opt(None, "with --stage both: optimizer steps of Stage I before Stage II starts "
-                                         "(default: half of --steps)", min=1)
+                                         "(default: half of --steps)", min=1, max=1_000_000_000)
     text_encoder: str = opt("bow", "bow (bag of words fitted on the captions), embeddings:FILE (precomputed, "
                                    "e.g. CUB char-CNN-RNN as .npz), sentence-transformers:MODEL, or pkg.mod:Class")
-    vocab_size: int = opt(1000, "--text-encoder bow: keep the N words found in most captions", min=1)
-    c_dim: int = opt(128, "conditioning-augmentation size Ng (the paper: 128)", min=1)
+    vocab_size: int = opt(1000, "--text-encoder bow: keep the N words found in most captions",
+                          min=1, max=100000)
+    c_dim: int = opt(128, "conditioning-augmentation size Ng (the paper: 128)", min=1, max=4096)
     kl_weight: float = opt(2.0, "weight of KL(N(mu, sigma) || N(0, I)) in G's loss (authors' code: 2.0; the "
-                                "paper's text: 1)", min=0.0)
+                                "paper's text: 1)", min=0.0, max=1000.0)
     g_channels: int = opt(64, "Stage-I G width at full resolution, doubling per halving up to x16 "
-                              "(64 gives the paper's 1024 channels at 4x4)", min=1)
-    g2_channels: int = opt(128, "Stage-II G width Ng' (encoder 128 -> 512 channels as in the paper)", min=4)
-    res_blocks: int = opt(4, "Stage-II residual blocks (the authors' birds model: 4)", min=0)
-    d_channels: int = opt(64, "D width after its first conv, doubling up to x8 (the paper: 64)", min=1)
-    compress_dim: int = opt(128, "D compresses the text embedding to this size Nd (the paper: 128)", min=1)
+                              "(64 gives the paper's 1024 channels at 4x4)", min=1, max=1024)
+    g2_channels: int = opt(128, "Stage-II G width Ng' (encoder 128 -> 512 channels as in the paper)",
+                           min=4, max=4096)
+    res_blocks: int = opt(4, "Stage-II residual blocks (the authors' birds model: 4)", min=0, max=64)
+    d_channels: int = opt(64, "D width after its first conv, doubling up to x8 (the paper: 64)",
+                          min=1, max=1024)
+    compress_dim: int = opt(128, "D compresses the text embedding to this size Nd (the paper: 128)",
+                            min=1, max=4096)
     g_norm: Literal["batch", "none"] = opt("batch", "normalisation in G: batch (the paper) or none")
     d_norm: Literal["batch", "layer", "none"] = opt(
         "batch", "normalisation in D: batch (the paper), layer (per-sample; use with wgan-gp) or none")
@@ -62,11 +66,12 @@ class StackGANConfig(GANOptions):
     d_optimizer: Literal["adam", "rmsprop", "sgd"] = opt(
         "adam", "D's optimizer: adam, rmsprop, or sgd (momentum 0.9; give it a larger --lr-d)")
     # derived from the data and the text encoder (not flags): what from_pretrained needs to rebuild
-    text_dim: int = opt(0, "text embedding width (from the encoder)", **HIDDEN)
-    vocab: tuple[str, ...] = opt((), "bag-of-words vocabulary", **HIDDEN)
-    table_size: int = opt(0, "rows of the precomputed embedding table", **HIDDEN)
-    table_bytes: int = opt(0, "bytes of the precomputed table's captions", **HIDDEN)
-    bank_bytes: int = opt(0, "bytes of the caption bank used when sampling without a prompt", **HIDDEN)
+    text_dim: int = opt(0, "text embedding width (from the encoder)", **HIDDEN, min=0, max=1_000_000)
+    vocab: tuple[str, ...] = opt((), "bag-of-words vocabulary", **HIDDEN, max_items=100_000)
+    table_size: int = opt(0, "rows of the precomputed embedding table", **HIDDEN, min=0, max=100_000_000)
+    table_bytes: int = opt(0, "bytes of the precomputed table's captions", **HIDDEN, min=0, max=17179869184)
+    bank_bytes: int = opt(0, "bytes of the caption bank used when sampling without a prompt",
+                          **HIDDEN, min=0, max=2147483648)
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"lr": 2e-4, "batch_size": 64, "ema": False, "log_every": 50,
                                       "sample_every": 500, "checkpoint_every": 1000, "steps": 5000}

@@ -13,12 +13,16 @@ depends on (vocabulary, table size, width) so ``from_pretrained`` can rebuild it
 and model.safetensors alone.
 
 Encoders are named by a small table instead of a registry kind (the core has no "text-encoder"
-kind); a third-party encoder can be used by its import path::
+kind); a third-party encoder can be used by its import path at training time::
 
     --text-encoder bow                                  bag of words fitted on the captions (default)
     --text-encoder embeddings:/data/cub_char_cnn_rnn.npz precomputed sentence embeddings
     --text-encoder sentence-transformers:all-MiniLM-L6-v2
     --text-encoder mypkg.encoders:MyEncoder[:ARG]       anything following the protocol
+
+A saved model whose config names an import path loads only with ``trust_code=True`` /
+``--trust-code`` (see :mod:`zoo_core.trust`): the named encoders above are the only code a
+model folder can select.
 
 This module imports no torch: the config validates ``--text-encoder`` with it.
 """
@@ -64,12 +68,14 @@ def parse(spec: str) -> tuple[str, str]:
 
 
 def encoder_class(spec: str) -> type:
-    """The encoder class named by ``spec`` (imports it)."""
-    from zoo_core.errors import ZooError
-    from zoo_core.registry import load_object
+    """The encoder class named by ``spec``: a named one, or an import path (refused while loading a saved
+    model without ``trust_code``)."""
+    import importlib
+
+    from zoo_core.trust import import_named
 
     path, _ = parse(spec)
-    try:
-        return load_object(path)
-    except (ImportError, AttributeError) as exc:
-        raise ZooError(f"--text-encoder {spec!r}: cannot import {path} ({exc})") from None
+    if path in ENCODERS.values():  # this plugin's own table: not a path a model folder chose
+        module, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module), attr)
+    return import_named(path, "--text-encoder")
