@@ -41,7 +41,8 @@ class TrainConfig:
     ema_decay: float = opt(0.9999, "EMA decay (with warm-up min(decay, (1+n)/(10+n))); with --ema-gamma, its cap",
                            min=0.0, max=1.0)
     ema_gamma: float | None = opt(None, "power-function EMA (Karras et al. 2024): decay (1-1/t)^(gamma+1), which "
-                                        "averages the last part of any run; 6.94 is sigma_rel 0.10", min=0.0)
+                                        "averages the last part of any run; 6.94 is sigma_rel 0.10",
+                                  min=0.0, max=1000.0)
     compile: bool = opt(False, "torch.compile the networks (faster long runs on GPU; slow to start)")
     log_every: int = opt(50, "write a metrics.jsonl line every N steps", min=1, max=1_000_000_000)
     sample_every: int = opt(500, "write samples/step_N.png every N steps (and at the end)",

@@ -40,7 +40,8 @@ class DDPMConfig:
              "or x0")
     zero_terminal_snr: bool = opt(True, "rescale the schedule so the last step is pure noise (Lin et al. 2024; no "
                                         "colour cast from a leaked mean); needs --prediction v or x0")
-    min_snr_gamma: float = opt(5.0, "Min-SNR-gamma loss weighting (Hang et al. 2023); 0 turns it off", min=0.0)
+    min_snr_gamma: float = opt(5.0, "Min-SNR-gamma loss weighting (Hang et al. 2023); 0 turns it off",
+                               min=0.0, max=1000.0)
     loss: Literal["simple", "hybrid", "vlb"] = opt(
         "simple", "objective: the MSE of the prediction (simple), simple + lambda L_vlb (hybrid, trains a learned "
                   "variance), or the variational bound alone (vlb)")

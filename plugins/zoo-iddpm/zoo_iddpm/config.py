@@ -28,7 +28,7 @@ class IDDPMConfig(DDPMConfig):
     zero_terminal_snr: bool = opt(False, "rescale the schedule so the last step is pure noise (Lin et al. 2024); "
                                          "needs --prediction v or x0")
     min_snr_gamma: float = opt(0.0, "Min-SNR-gamma weighting of the L_simple part (Hang et al. 2023); 0: off",
-                               min=0.0)
+                               min=0.0, max=1000.0)
     # what iDDPM adds
     loss: Literal["simple", "hybrid", "vlb"] = opt(
         "hybrid", "objective: L_simple + lambda L_vlb (hybrid), the variational bound alone (vlb), or L_simple")
