@@ -57,6 +57,12 @@ def _train_command(spec) -> click.Command:
                 merged = {**rec.get("config", {}), **rec.get("data", {}), **rec.get("train", {})}
                 merged.pop("resume", None)
                 layers.append((str(saved), merged))
+        if values.get("init"):  # fine-tuning: the source's architecture, unless flags say otherwise
+            from .convert import init_config
+
+            init = init_config(spec.name, values["init"])
+            if init:
+                layers.append((f"--init {values['init']}", init))
         if preset:
             layers.append((f"preset {preset}", presets[preset]))
         if config_file:
@@ -91,9 +97,15 @@ cli.add_command(TrainGroup("train", help="Train a model: zoo train NAME --data D
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
-def list_models(as_json: bool) -> None:
+@click.option("--pretrained", is_flag=True, help="list the published checkpoints the installed plugins can load")
+def list_models(as_json: bool, pretrained: bool) -> None:
     """Installed models, from every installed plugin."""
     from .plugins import state
+
+    if pretrained:
+        from .convert_commands import list_pretrained
+
+        return list_pretrained(as_json)
 
     st = state()
     specs = [st.registry.model(n) for n in st.registry.names("model")]

@@ -87,11 +87,13 @@ def sample(src, n, out, sampler, steps, seed, batch_size, prompt, prompts_file, 
 
 def add_commands(cli: click.Group) -> None:
     """Attach the core's model-loading commands to the ``zoo`` group."""
+    from .convert_commands import convert_command
     from .hub_commands import add_hub_commands
     from .metrics.command import eval_command
 
     cli.add_command(sample)
     cli.add_command(eval_command)
+    cli.add_command(convert_command)
     from .report import report_command
 
     cli.add_command(report_command)

@@ -27,7 +27,8 @@ from .trust import shown
 FORMAT = 1
 PLUGIN_NAME = re.compile(r"zoo-[a-z0-9]+(?:-[a-z0-9]+)*")  # the only package names a hint may show
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]  # all zoo ever downloads
+# all zoo ever downloads: its own files, and the JSON configs importers read (diffusers layouts)
+WEIGHT_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png", "model_index.json", "*config.json"]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
@@ -123,6 +124,13 @@ def resolve(src: str | Path, revision: str | None = None, cache_dir: str | None 
     path = Path(src).expanduser()
     if path.is_dir():
         return _local(path)
+    if path.is_file():  # a published checkpoint file an importer recognises (e.g. improved-diffusion's .pt)
+        from .convert import as_zoo_model
+
+        converted = as_zoo_model(path)
+        if converted is not None:
+            return converted
+        raise ZooError(f"{src} is a file zoo cannot load directly; try `zoo convert {src} --out DIR --format ...`")
     if not REPO_ID.match(str(src)):
         raise ZooError(f"{src} does not exist (expected a run folder, a saved-model folder or a repo id)")
     return download(str(src), revision, cache_dir, token, local_files_only)
@@ -166,8 +174,11 @@ def _repo_files(repo_id: str, revision: str | None, cache_dir: str | None, token
 
 
 def download(repo_id: str, revision: str | None = None, cache_dir: str | None = None, token: str | None = None,
-             local_files_only: bool = False) -> Path:
+             local_files_only: bool = False, raw: bool = False) -> Path:
     """Download (or find in the Hub cache) the zoo files of a Hub repo; only ``WEIGHT_PATTERNS`` are fetched.
+
+    A repo in a published format an importer knows (diffusers) is converted on the fly and the cached
+    conversion returned (zoo_core.convert); ``raw=True`` returns the snapshot as downloaded.
 
     The cache, endpoint, token and offline mode are huggingface_hub's own: ``HF_HOME`` /
     ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN`` and ``HF_HUB_OFFLINE`` apply as usual; every request
@@ -184,16 +195,27 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | None = 
     offline = local_files_only or constants.is_offline_mode()
     with bounded() as limit:
         problem = None if offline else _ask_hub(HfApi(token=token), repo_id, revision, limit)
-        folder = _snapshot(repo_id, revision, cache_dir, token, offline or problem is not None, problem, at)
-        if not (folder / "config.json").is_file():
-            names = _repo_files(repo_id, revision, cache_dir, token, local_files_only or problem is not None)
+        cached_only = offline or problem is not None
+        folder = _snapshot(repo_id, revision, cache_dir, token, cached_only, problem, at, WEIGHT_PATTERNS)
+        converted = None
+        if not _is_saved_model(folder):
+            from .convert import as_zoo_model, detect
+
+            if detect(folder) is not None and not any(folder.rglob("*.safetensors")):
+                # published repos with pickled weights only (e.g. google/ddpm-ema-*): importers read them with
+                # torch.load(weights_only=True), never executing anything
+                folder = _snapshot(repo_id, revision, cache_dir, token, cached_only, problem, at,
+                                   WEIGHT_PATTERNS + ["*.bin"])
+            converted = None if raw else as_zoo_model(folder)
+        if converted is None and not raw and not (folder / "config.json").is_file():
+            names = _repo_files(repo_id, revision, cache_dir, token, cached_only)
             where = f"repository {repo_id!r}{at}"
             raise _pickle_error(where, names) or ZooError(
                 f"{where} is not a zoo model (no config.json"
                 + (f"; it holds {', '.join(sorted(names)[:5])}" if names else "") + ")")
     if problem is not None:
         warnings.warn(CacheFallback(f"{repo_id}{at} was served from the local cache: {problem}"), stacklevel=2)
-    return folder
+    return converted if converted is not None else folder
 
 
 def _ask_hub(api, repo_id: str, revision: str | None, limit: float) -> ZooError | None:
@@ -220,7 +242,8 @@ def _ask_hub(api, repo_id: str, revision: str | None, limit: float) -> ZooError 
 
 
 def _snapshot(repo_id: str, revision: str | None, cache_dir: str | None, token: str | None, cached_only: bool,
-              problem: ZooError | None, at: str) -> Path:
+              problem: ZooError | None, at: str, patterns: list[str]) -> Path:
+    """``snapshot_download`` of ``patterns``; every failure is a one-line ZooError saying what to do."""
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub import errors as hf_errors
 
@@ -229,7 +252,7 @@ def _snapshot(repo_id: str, revision: str | None, cache_dir: str | None, token: 
     incomplete = getattr(hf_errors, "IncompleteSnapshotError", ())
     try:
         return Path(snapshot_download(repo_id, revision=revision, cache_dir=cache_dir, token=token,
-                                      local_files_only=cached_only, allow_patterns=WEIGHT_PATTERNS,
+                                      local_files_only=cached_only, allow_patterns=patterns,
                                       etag_timeout=timeout()))
     except hf_errors.RevisionNotFoundError:
         raise ZooError(f"repository {repo_id!r} has no revision {revision!r}") from None

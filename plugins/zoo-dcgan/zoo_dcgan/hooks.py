@@ -1,7 +1,7 @@
 """zoo-dcgan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ModelSpec
+from zoo_core.registry import ImporterSpec, ModelSpec, PretrainedSpec
 
 
 @hookimpl
@@ -18,3 +18,26 @@ def register_models(register):
               "Generative Adversarial Networks. ICLR 2016. arXiv:1511.06434",
     ))
 
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="pytorch-gan-zoo-dcgan",
+        summary="pytorch_GAN_zoo DCGAN checkpoints (its torch.hub FashionGen model; the averaged generator)",
+        model="dcgan",
+        detect="zoo_dcgan.importers:detect",
+        convert="zoo_dcgan.importers:convert",
+    ))
+
+
+@hookimpl
+def register_pretrained(register):
+    from .importers import RELEASES, URL  # light: no torch
+
+    for name, (res, dataset) in RELEASES.items():
+        register(PretrainedSpec(
+            name=f"{name}.pth", summary=f"pytorch_GAN_zoo DCGAN, {dataset}", model="dcgan",
+            format="pytorch-gan-zoo-dcgan", source=URL.format(name),
+            paper="Radford, Metz, Chintala. DCGAN. ICLR 2016 (pytorch_GAN_zoo's training)", res=res,
+            dataset=dataset, license="bsd-3-clause (pytorch_GAN_zoo)"))

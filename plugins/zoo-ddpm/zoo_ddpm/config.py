@@ -26,6 +26,18 @@ class DDPMConfig:
     resblock_updown: bool = opt(False, "residual blocks for up/down-sampling (iDDPM/BigGAN style)")
     num_classes: int = opt(0, "class-conditional with this many classes (0: unconditional)",
                            min=0, max=100000)
+    # layout options that let published networks (zoo convert) run exactly; zoo-trained models keep the defaults
+    norm_groups: int = opt(0, "GroupNorm groups (0: 32, or channels/4 when 32 does not divide them)", min=0, max=1024,
+                           cli=False)
+    norm_eps: float = opt(1e-5, "GroupNorm epsilon (Ho et al.'s models: 1e-6)", min=0.0, max=1.0, cli=False)
+    flip_sin_to_cos: bool = opt(True, "timestep embedding puts cosines first (False: Ho et al.'s sin first)",
+                                cli=False)
+    freq_shift: float = opt(0.0, "timestep embedding frequencies are over half - shift (Ho et al.: 1)", min=0.0,
+                            max=1.0, cli=False)
+    down_pad: Literal["same", "tf"] = opt("same", "strided down-sampling pads all round (same) or right/bottom "
+                                                  "only (tf, Ho et al.'s TensorFlow models)", cli=False)
+    time_scale: float = opt(1.0, "the network sees t * time_scale (improved-diffusion's rescale_timesteps: 1000/T)",
+                            min=0.0, max=1000.0, cli=False)
     timesteps: int = opt(1000, "diffusion steps T", min=2, max=100000)
     beta_schedule: Literal["linear", "cosine"] = opt("linear", "noise schedule")
     beta_start: float = opt(1e-4, "first beta of the linear schedule", min=0.0, max=1.0)
@@ -96,6 +108,8 @@ class DDPMConfig:
             raise ValueError(f"--channel-mults has {len(self.channel_mults)} levels, too many for --res {self.res}")
         if self.channels % 8:
             raise ValueError(f"--channels must be a multiple of 8 (GroupNorm groups), got {self.channels}")
+        if self.norm_groups and any(self.channels * m % self.norm_groups for m in self.channel_mults):
+            raise ValueError(f"norm_groups {self.norm_groups} does not divide every level's width")
         if self.beta_schedule == "linear" and not self.beta_start < self.beta_end:
             raise ValueError("--beta-start must be smaller than --beta-end")
         if self.zero_terminal_snr and self.prediction == "eps":

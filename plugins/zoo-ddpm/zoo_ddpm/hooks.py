@@ -1,7 +1,7 @@
 """zoo-ddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import MetricSpec, ModelSpec, SamplerSpec
+from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec, PretrainedSpec, SamplerSpec
 
 
 @hookimpl
@@ -37,3 +37,35 @@ def register_metrics(register):
         summary="negative log-likelihood in bits/dim of the real images under a diffusion model (its VLB)",
         factory="zoo_ddpm.nll:NLLMetric",
     ))
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="diffusers-ddpm",
+        summary="diffusers UNet2DModel + DDPMScheduler folders and repos (google/ddpm-*)",
+        model="ddpm",
+        detect="zoo_ddpm.importers:detect",
+        convert="zoo_ddpm.importers:convert",
+    ))
+
+
+HO_ET_AL = "Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020"
+# Ho et al.'s released models as diffusers publishes them (Apache-2.0 on their model cards); scores are the
+# paper's (Table 1 and 3: FID at 50k samples, CIFAR-10 IS 9.46). The ddpm-ema-* repos hold the EMA weights.
+GOOGLE = (("cifar10-32", 32, "CIFAR-10", "FID 3.17"), ("celebahq-256", 256, "CelebA-HQ", ""),
+          ("church-256", 256, "LSUN Church", "FID 7.89"), ("bedroom-256", 256, "LSUN Bedroom", "FID 6.36"),
+          ("cat-256", 256, "LSUN Cat", "FID 19.75"))
+
+
+@hookimpl
+def register_pretrained(register):
+    for name, res, dataset, score in GOOGLE:
+        for ema in ("", "ema-"):
+            if name == "cifar10-32" and ema:
+                continue  # google publishes no ddpm-ema-cifar10-32
+            repo = f"google/ddpm-{ema}{name}"
+            register(PretrainedSpec(
+                name=repo, summary=f"Ho et al.'s {dataset} model{' (EMA weights)' if ema else ''}", model="ddpm",
+                format="diffusers-ddpm", source=repo, paper=HO_ET_AL, res=res, dataset=dataset, score=score,
+                license="apache-2.0"))

@@ -29,7 +29,9 @@ class DDPM(nn.Module):
             channels=config.channels, channel_mults=config.channel_mults, num_res_blocks=config.num_res_blocks,
             attn_res=config.attn_res, res=config.res, dropout=config.dropout, num_heads=config.num_heads,
             scale_shift_norm=config.scale_shift_norm, resblock_updown=config.resblock_updown,
-            num_classes=config.num_classes,
+            num_classes=config.num_classes, norm_groups=config.norm_groups, norm_eps=config.norm_eps,
+            flip_sin_to_cos=config.flip_sin_to_cos, freq_shift=config.freq_shift, down_pad=config.down_pad,
+            time_scale=config.time_scale,
         )
         betas = make_betas(config.beta_schedule, config.timesteps, config.beta_start, config.beta_end,
                            zero_terminal_snr=config.zero_terminal_snr)

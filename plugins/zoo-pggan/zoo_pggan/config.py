@@ -9,7 +9,7 @@ latent dimensions, 512 feature maps up to 32x32 halving above, minibatch stddev 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from zoo_core.config import opt
 from zoo_core.gan.options import GANOptions, LossKind
@@ -33,6 +33,13 @@ class PGGANConfig(GANOptions):
     max_channels: int = opt(512, "most feature maps in any block (the low resolutions)",
                             min=1, aliases=("--channels",), max=4096)
     min_channels: int = opt(16, "fewest feature maps in any block (the high resolutions)", min=1, max=4096)
+    # layout options for imported networks (zoo convert); zoo-trained models keep the defaults
+    level_channels: tuple[int, ...] = opt((), "feature maps per level from 4x4 up, overriding --channel-base "
+                                              "(imported networks)", min=1, max=4096,
+                                              cli=False)
+    dense_norm: Literal["flat", "pixel"] = opt("flat", "PixelNorm after G's first dense layer over the whole "
+                                                       "vector (flat) or per 4x4 pixel (pixel, the paper's code)",
+                                               cli=False)
     fade_images: int = opt(800_000, "real images shown to D while a new resolution fades in (alpha 0 -> 1)",
                            min=0, max=10_000_000_000)
     stable_images: int = opt(800_000, "real images shown to D in each stabilisation phase (alpha = 1)",
@@ -82,6 +89,10 @@ class PGGANConfig(GANOptions):
             raise ValueError(f"--start-res must be a power of two from 4 to --res {self.res}, got {self.start_res}")
         if self.min_channels > self.max_channels:
             raise ValueError(f"--min-channels {self.min_channels} is larger than --max-channels {self.max_channels}")
+        self.level_channels = tuple(int(c) for c in self.level_channels)
+        if self.level_channels and len(self.level_channels) != len(self.resolutions):
+            raise ValueError(f"level_channels needs one width per resolution (4 to {self.res}): "
+                             f"{len(self.resolutions)} values, got {len(self.level_channels)}")
         self.batch_sizes = tuple(int(b) for b in self.batch_sizes)
         if self.batch_sizes and len(self.batch_sizes) != len(self.resolutions):
             wanted = ",".join(map(str, self.resolutions))
@@ -95,5 +106,7 @@ class PGGANConfig(GANOptions):
 
     def channels(self) -> list[int]:
         """Feature maps of each level (4x4 first)."""
+        if self.level_channels:
+            return list(self.level_channels)
         return [int(min(self.max_channels, max(self.min_channels, self.channel_base // r))) for r in self.resolutions]
 

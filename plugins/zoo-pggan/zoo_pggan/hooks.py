@@ -1,7 +1,7 @@
 """zoo-pggan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import MetricSpec, ModelSpec
+from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec, PretrainedSpec
 
 
 @hookimpl
@@ -28,3 +28,26 @@ def register_metrics(register):
                 "2018), x1e3 per level and averaged; lower is better",
         factory="zoo_pggan.swd:SlicedWasserstein",
     ))
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="pytorch-gan-zoo-pgan",
+        summary="pytorch_GAN_zoo PGAN checkpoints (its torch.hub files; the averaged generator)",
+        model="pggan",
+        detect="zoo_pggan.importers:detect",
+        convert="zoo_pggan.importers:convert",
+    ))
+
+
+@hookimpl
+def register_pretrained(register):
+    from .importers import RELEASES, URL  # light: no torch
+
+    for name, (res, dataset) in RELEASES.items():
+        register(PretrainedSpec(
+            name=f"{name}.pth", summary=f"pytorch_GAN_zoo PGAN, {dataset}", model="pggan",
+            format="pytorch-gan-zoo-pgan", source=URL.format(name),
+            paper="Karras et al. Progressive Growing of GANs. ICLR 2018 (pytorch_GAN_zoo's re-training)", res=res,
+            dataset=dataset, license="bsd-3-clause (pytorch_GAN_zoo)"))

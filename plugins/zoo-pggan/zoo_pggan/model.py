@@ -29,7 +29,8 @@ class PGGAN(GANGenerator, nn.Module):
     def __init__(self, config: PGGANConfig):
         super().__init__()
         self.config = config
-        self.net = GrowingGenerator(config.z_dim, config.in_channels, config.channels(), config.pixel_norm)
+        self.net = GrowingGenerator(config.z_dim, config.in_channels, config.channels(), config.pixel_norm,
+                                    config.dense_norm)
         start_level = int(math.log2(config.start_res)) - 2
         self.register_buffer("level", torch.tensor(start_level, dtype=torch.long))
         self.register_buffer("alpha", torch.tensor(1.0))

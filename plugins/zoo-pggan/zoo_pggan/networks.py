@@ -41,11 +41,15 @@ class GBlock(nn.Module):
 class GrowingGenerator(nn.Module):
     """z -> images at the resolution of ``level``; toRGB is a linear 1x1 conv per level."""
 
-    def __init__(self, latent_dim: int, out_channels: int, channels: list[int], pixel_norm: bool = True):
+    def __init__(self, latent_dim: int, out_channels: int, channels: list[int], pixel_norm: bool = True,
+                 dense_norm: str = "flat"):
         super().__init__()
         self.resolutions = [4 * 2**k for k in range(len(channels))]
         c0 = channels[0]
         self.norm = PixelNorm() if pixel_norm else nn.Identity()
+        # "pixel": normalise the dense layer's output per pixel of the 4x4 map, as the paper's code and
+        # pytorch_GAN_zoo do (imported models); "flat": over the whole 4*4*c0 vector (zoo's own models)
+        self.dense_norm = dense_norm
         # The paper's first layer is a 4x4 "conv" on a 1x1 latent: a dense layer to 4*4*c0 features.
         self.dense = EqualizedLinear(latent_dim, c0 * 16, gain=math.sqrt(2.0) / 4)
         self.conv0 = EqualizedConv2d(c0, c0, 3, padding=1)
@@ -56,7 +60,10 @@ class GrowingGenerator(nn.Module):
     def features(self, z: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Feature maps of block ``level`` and of block ``level - 1`` (None at level 0)."""
         x = self.norm(z)
-        x = self.norm(lrelu(self.dense(x))).reshape(z.shape[0], -1, 4, 4)
+        if self.dense_norm == "pixel":
+            x = self.norm(lrelu(self.dense(x)).reshape(z.shape[0], -1, 4, 4))
+        else:
+            x = self.norm(lrelu(self.dense(x))).reshape(z.shape[0], -1, 4, 4)
         x = self.norm(lrelu(self.conv0(x)))
         prev = None
         for block in self.blocks[:level]:

@@ -30,15 +30,16 @@ class ConditioningAugmentation(nn.Module):
     steps before the text shows in its images (measured on builtin:shapes, docs/models/stackgan.md).
     """
 
-    def __init__(self, text_dim: int, c_dim: int):
+    def __init__(self, text_dim: int, c_dim: int, relu: bool = False):
         super().__init__()
-        self.c_dim = c_dim
+        self.c_dim, self.relu = c_dim, relu  # relu: the authors' code passes fc's output through a ReLU
         self.fc = nn.Linear(text_dim, 2 * c_dim)
 
     def forward(self, phi: torch.Tensor, eps: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``eps`` (same shape as c) makes the draw reproducible; None draws from the global RNG."""
-        mu, logvar = self.fc(phi).chunk(2, dim=1)
+        h = self.fc(phi)
+        mu, logvar = (torch.relu(h) if self.relu else h).chunk(2, dim=1)
         logvar = logvar.clamp(-20.0, 20.0)  # keeps exp() finite when a run diverges
         if eps is None:
             eps = torch.randn_like(mu)

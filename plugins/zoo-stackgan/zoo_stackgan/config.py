@@ -59,6 +59,8 @@ class StackGANConfig(GANOptions):
     compress_dim: int = opt(128, "D compresses the text embedding to this size Nd (the paper: 128)",
                             min=1, max=4096)
     g_norm: Literal["batch", "none"] = opt("batch", "normalisation in G: batch (the paper) or none")
+    ca_relu: bool = opt(False, "ReLU on conditioning augmentation's mu and log-variance, as StackGAN-Pytorch "
+                               "does (imported models)", cli=False)
     d_norm: Literal["batch", "layer", "none"] = opt(
         "batch", "normalisation in D: batch (the paper), layer (per-sample; use with wgan-gp) or none")
     d_dropout: float = opt(0.0, "dropout after each D down-sampling block (0: none)", min=0.0, max=0.9)

@@ -1,7 +1,7 @@
 """zoo-stackgan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import DatasetSpec, ModelSpec, SamplerSpec
+from zoo_core.registry import DatasetSpec, ImporterSpec, ModelSpec, SamplerSpec
 
 
 @hookimpl
@@ -31,3 +31,14 @@ def register_samplers(register):
 def register_datasets(register):
     register(DatasetSpec("cub", "Caltech-UCSD Birds 200-2011 with text_c10 captions: --data cub:DIR[?split=test"
                          "&bbox=0&classes=FILE&text=DIR]", "zoo_stackgan.cub:cub"))
+
+
+@hookimpl
+def register_importers(register):
+    register(ImporterSpec(
+        name="stackgan-pytorch",
+        summary="StackGAN-Pytorch Stage-I / Stage-II generators (netG_epoch_N.pth) with --option embeddings=FILE",
+        model="stackgan",
+        detect="zoo_stackgan.importers:detect",
+        convert="zoo_stackgan.importers:convert",
+    ))

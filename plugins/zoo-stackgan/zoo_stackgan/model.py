@@ -49,11 +49,11 @@ class StackGAN(nn.Module):
         if self.text.dim != config.text_dim:
             raise ZooError(f"text encoder gives {self.text.dim}-d embeddings but the config says {config.text_dim}")
         self.text_norm = TextStandardizer(config.text_dim)
-        self.ca1 = ConditioningAugmentation(config.text_dim, config.c_dim)
+        self.ca1 = ConditioningAugmentation(config.text_dim, config.c_dim, config.ca_relu)
         self.g1 = Stage1Generator(config.stage1_res, config.z_dim, config.c_dim, config.g_channels, config.g_norm,
                                   config.in_channels)
         if config.has_stage2:
-            self.ca2 = ConditioningAugmentation(config.text_dim, config.c_dim)
+            self.ca2 = ConditioningAugmentation(config.text_dim, config.c_dim, config.ca_relu)
             self.g2 = Stage2Generator(config.c_dim, config.g2_channels, config.res_blocks, config.g_norm,
                                       config.in_channels)
         self.register_buffer("bank", torch.zeros(config.bank_bytes, dtype=torch.uint8))

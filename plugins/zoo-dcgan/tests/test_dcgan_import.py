@@ -1,0 +1,71 @@
+"""pytorch_GAN_zoo's DCGAN checkpoint converts exactly, checked against a golden file made by the original code.
+
+tests/data/README.md says how it was made; ``fill`` regenerates its weights from the recorded shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from zoo_core import from_pretrained
+from zoo_core.convert import convert, detect
+from zoo_core.errors import ZooError
+
+DATA = Path(__file__).parent / "data"
+SHAPES = json.loads((DATA / "dcgan_tiny.json").read_text())["shapes"]
+GOLDEN = load_file(DATA / "dcgan_tiny.safetensors")
+
+
+def fill(shapes: dict, seed: int = 0) -> dict:
+    """The generator's weights: floats N(0, 0.2^2), running variances U(0.5, 1.5), sorted key order; counters 0."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k in sorted(shapes):
+        if k.endswith("num_batches_tracked"):
+            out[k] = torch.tensor(0)
+        elif k.endswith("running_var"):
+            out[k] = torch.rand(tuple(shapes[k]), generator=g) + 0.5
+        else:
+            out[k] = torch.randn(tuple(shapes[k]), generator=g) * 0.2
+    return out
+
+
+def test_generator_equals_the_original(tmp_path):
+    path = tmp_path / "DCGAN_fashionGen-1d67302.pth"
+    torch.save({"netG": fill(SHAPES, seed=3), "netD": {}, "avgG": fill(SHAPES)}, path)  # hub layout, avgG used
+    assert detect(path).name == "pytorch-gan-zoo-dcgan"
+    model = from_pretrained(convert(path, tmp_path / "zoo"), device="cpu")
+    assert (model.config.res, model.config.channels, model.config.z_dim) == (64, 4, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(model.net(GOLDEN["z"]), GOLDEN["images"], atol=1e-5, rtol=1e-5)
+
+
+def test_other_files_are_refused(tmp_path):
+    torch.save({"netG": {"x": torch.zeros(1)}}, tmp_path / "g.pth")
+    with pytest.raises(ZooError, match="not a pytorch_GAN_zoo DCGAN checkpoint"):
+        convert(tmp_path / "g.pth", tmp_path / "o", format="pytorch-gan-zoo-dcgan")
+
+
+def test_converted_model_samples_and_fine_tunes(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from zoo_core.cli import main
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # where on-the-fly conversions go
+    path = tmp_path / "DCGAN_fashionGen-1d67302.pth"
+    torch.save({"avgG": fill(SHAPES)}, path)
+    grid = tmp_path / "grid.png"
+    main(["sample", str(path), "--n", "4", "--out", str(grid), "--device", "cpu"])  # converted on the fly
+    assert grid.is_file()
+    folder = convert(path, tmp_path / "zoo")
+    run = tmp_path / "run"
+    main(["train", "dcgan", "--init", str(folder), "--data", "builtin:shapes", "--steps", "1", "--batch-size", "4",
+          "--out", str(run), "--no-progress", "--device", "cpu", "--sample-every", "100"])
+    tuned, source = load_file(run / "final" / "model.safetensors"), load_file(folder / "model.safetensors")
+    assert tuned.keys() == source.keys()
+    assert json.loads((run / "final" / "config.json").read_text())["config"]["channels"] == 4

@@ -1,0 +1,147 @@
+"""diffusers-format DDPM checkpoints convert exactly: same denoiser output, same schedule, same sampler step.
+
+The published google/ddpm-* configs are rebuilt here at small widths with random weights (diffusers is
+a test dependency), saved in diffusers' own layout, converted, and compared with diffusers' forward.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+diffusers = pytest.importorskip("diffusers")
+
+from zoo_core import from_pretrained  # noqa: E402
+from zoo_core.convert import convert  # noqa: E402
+from zoo_core.errors import ZooError  # noqa: E402
+
+# google/ddpm-cifar10-32's config.json, widths scaled from (128, 256, 256, 256) / 32 groups
+CIFAR10 = {"block_out_channels": [16, 32, 32, 32], "down_block_types": ["DownBlock2D", "AttnDownBlock2D",
+           "DownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"],
+           "sample_size": 32, "norm_num_groups": 8}
+# google/ddpm-celebahq-256 / church / bedroom / cat: six levels, attention at 16 px (here 64 px -> 4 px)
+CELEBAHQ = {"block_out_channels": [8, 8, 16, 16, 32, 32], "down_block_types": ["DownBlock2D"] * 4 + [
+            "AttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "AttnUpBlock2D"] + ["UpBlock2D"] * 4,
+            "sample_size": 64, "norm_num_groups": 4}
+GOOGLE = {"act_fn": "silu", "attention_head_dim": None, "center_input_sample": False, "downsample_padding": 0,
+          "flip_sin_to_cos": False, "freq_shift": 1, "in_channels": 3, "layers_per_block": 2,
+          "mid_block_scale_factor": 1, "norm_eps": 1e-06, "out_channels": 3, "time_embedding_type": "positional"}
+SCHEDULER = {"_class_name": "DDPMScheduler", "beta_end": 0.02, "beta_schedule": "linear", "beta_start": 0.0001,
+             "clip_sample": True, "num_train_timesteps": 1000, "trained_betas": None, "variance_type": "fixed_large"}
+
+
+def _unet(config: dict, seed: int = 0):
+    torch.manual_seed(seed)
+    unet = diffusers.UNet2DModel(**GOOGLE, **config).eval()
+    with torch.no_grad():
+        for p in unet.parameters():  # diffusers zero-inits nothing, but make every tensor matter anyway
+            p.copy_(torch.randn_like(p) * 0.2)
+    return unet
+
+
+def _save(unet, folder, scheduler: dict | None = None, pipeline: bool = False):
+    """Write diffusers' layouts: the UNet at the top (google's repos) or a model_index.json pipeline."""
+    sched = {**SCHEDULER, **(scheduler or {})}
+    if pipeline:
+        unet.save_pretrained(folder / "unet")
+        (folder / "scheduler").mkdir()
+        (folder / "scheduler" / "scheduler_config.json").write_text(json.dumps(sched))
+        (folder / "model_index.json").write_text(json.dumps(
+            {"_class_name": "DDPMPipeline", "unet": ["diffusers", "UNet2DModel"],
+             "scheduler": ["diffusers", "DDPMScheduler"]}))
+    else:
+        unet.save_pretrained(folder)
+        (folder / "scheduler_config.json").write_text(json.dumps(sched))
+    return folder
+
+
+@pytest.mark.parametrize("config", [CIFAR10, CELEBAHQ], ids=["cifar10-32", "celebahq-256"])
+def test_denoiser_equals_unet2dmodel(config, tmp_path):
+    unet = _unet(config)
+    src = _save(unet, tmp_path / "src")
+    model = from_pretrained(convert(src, tmp_path / "zoo"), device="cpu")
+    res = config["sample_size"]
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 3, res, res, generator=g)
+    t = torch.tensor([3, 917])
+    with torch.no_grad():
+        want = unet(x, t).sample
+        got = model.denoise(x, t)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_pipeline_layout_bin_weights_and_schedule(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # where on-the-fly conversions go
+    unet = _unet(CIFAR10, seed=3)
+    src = _save(unet, tmp_path / "src", {"variance_type": "fixed_small"}, pipeline=True)
+    weights = src / "unet" / "diffusion_pytorch_model.safetensors"
+    torch.save(unet.state_dict(), src / "unet" / "diffusion_pytorch_model.bin")  # the older .bin layout
+    weights.unlink()
+    model = from_pretrained(src, device="cpu")  # a diffusers folder converts on the fly
+    assert model.config.variance == "small" and model.config.down_pad == "tf" and model.config.norm_eps == 1e-6
+    sched = diffusers.DDPMScheduler.from_pretrained(src / "scheduler")
+    np.testing.assert_allclose(model.diffusion.betas, sched.betas.double().numpy(), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(model.diffusion.alphas_cumprod, sched.alphas_cumprod.double().numpy(), rtol=1e-5)
+    x, t = torch.randn(1, 3, 32, 32), torch.tensor([500])
+    with torch.no_grad():
+        torch.testing.assert_close(model.denoise(x, t), unet(x, t).sample, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("variance", ["fixed_large", "fixed_small"])
+def test_one_ancestral_step_equals_ddpm_scheduler(variance, tmp_path):
+    unet = _unet(CIFAR10, seed=5)
+    model = from_pretrained(convert(_save(unet, tmp_path / "src", {"variance_type": variance}), tmp_path / "zoo"),
+                            device="cpu")
+    sched = diffusers.DDPMScheduler(**{k: v for k, v in SCHEDULER.items() if not k.startswith("_")}
+                                    | {"variance_type": variance})
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    # At t = 1 diffusers recomputes beta_1 as 1 - ab_1 / ab_0 in float32, which loses 3-4 of its digits (the
+    # noise scale differs by ~5e-4 relative, 5e-5 absolute); zoo keeps the schedule in float64.
+    for step, tol in ((999, 1e-5), (600, 1e-5), (1, 1e-4)):
+        with torch.no_grad():
+            out = unet(x, step).sample
+        want = sched.step(out, step, x, generator=torch.Generator().manual_seed(7)).prev_sample
+        t = torch.full((2,), step)
+        p = model.diffusion.p_mean_variance(model.denoise(x, t), x, t, clip=model.config.clip_denoised)
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(7))
+        got = p["mean"] + torch.exp(0.5 * p["log_variance"]) * noise
+        torch.testing.assert_close(got, want, atol=tol, rtol=tol)
+
+
+def test_ddim_sampler_equals_ddim_scheduler_loop(tmp_path):
+    """zoo's DDIM with the DDIM paper's stride (``ddim5``) is diffusers' DDIMScheduler ("leading" spacing)."""
+    from zoo_ddpm.samplers import ddim
+
+    unet = _unet(CIFAR10, seed=9)
+    model = from_pretrained(convert(_save(unet, tmp_path / "src"), tmp_path / "zoo"), device="cpu")
+    sched = diffusers.DDIMScheduler(**{k: v for k, v in SCHEDULER.items() if k not in ("_class_name", "variance_type")})
+    sched.set_timesteps(5)
+    x_T = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    x = x_T.clone()
+    with torch.no_grad():
+        for step in sched.timesteps:
+            # zoo recomputes eps from the clipped x0 (as the DDIM paper's code does)
+            x = sched.step(unet(x, step).sample, step, x, eta=0.0, use_clipped_model_output=True).prev_sample
+        got = ddim(model, 1, generator=torch.Generator(), steps="ddim5", x_T=x_T)
+    # five chained steps on diffusers' float32 schedule: 5 of 3072 values differ by up to 2.4e-5
+    torch.testing.assert_close(got, x, atol=5e-5, rtol=1e-5)
+
+
+def test_unsupported_configs_are_one_line_errors(tmp_path):
+    from zoo_ddpm.importers import zoo_config
+
+    with pytest.raises(ZooError, match="ResnetDownsampleBlock2D"):
+        zoo_config({**GOOGLE, **CIFAR10, "down_block_types": ["ResnetDownsampleBlock2D"] * 4}, SCHEDULER)
+    with pytest.raises(ZooError, match="prediction_type 'v_prediction'"):
+        zoo_config({**GOOGLE, **CIFAR10}, {**SCHEDULER, "prediction_type": "v_prediction"})
+    with pytest.raises(ZooError, match="does not mirror"):
+        zoo_config({**GOOGLE, **CIFAR10, "up_block_types": ["UpBlock2D"] * 4}, SCHEDULER)
+    src = _save(_unet(CIFAR10), tmp_path / "src")
+    (src / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(ZooError, match="has no diffusion_pytorch_model.safetensors or"):
+        convert(src, tmp_path / "zoo")

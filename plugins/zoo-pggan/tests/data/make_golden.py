@@ -1,0 +1,47 @@
+"""Make the pytorch_GAN_zoo PGAN golden file by running the original code (NOT run by the tests).
+
+usage: python make_golden.py PYTORCH_GAN_ZOO_CHECKOUT OUT_DIR
+
+Builds the original ``GNet`` (4x4 -> 8x8 -> 16x16, latent 16, widths 32, 32, 16, pixel norm and
+equalized learning rate as the hub models use), fills every tensor by the rule in ``fill`` (the test
+regenerates the same weights, so none are stored) and records its output for fixed latents, fully
+grown (alpha 0) and mid-fade (alpha 0.3, their convention: the weight of the upsampled older output).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, sys.argv[1])
+from models.networks.progressive_conv_net import GNet  # noqa: E402
+
+
+def fill(shapes: dict, seed: int = 0) -> dict:
+    """Deterministic weights: N(0, 1) per tensor (biases N(0, 0.1^2)), drawn in sorted key order."""
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(shapes[k], generator=g) * (0.1 if k.endswith("bias") else 1.0) for k in sorted(shapes)}
+
+
+def main(out: Path) -> None:
+    from safetensors.torch import save_file
+
+    net = GNet(dimLatent=16, depthScale0=32)
+    net.addScale(32)
+    net.addScale(16)
+    shapes = {k: list(v.shape) for k, v in net.state_dict().items()}
+    net.load_state_dict(fill(shapes))
+    z = torch.randn(2, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        net.setNewAlpha(0.0)
+        grown = net(z)
+        net.setNewAlpha(0.3)
+        fading = net(z)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pgan_tiny.json").write_text(json.dumps({"shapes": shapes, "latent": 16}, indent=0, sort_keys=True) + "\n")
+    save_file({"z": z, "grown": grown, "fading_0.3": fading}, str(out / "pgan_tiny.safetensors"))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[2]))

@@ -1,0 +1,101 @@
+"""pytorch_GAN_zoo's PGAN checkpoints (its torch.hub models) into zoo ``pggan`` generators.
+
+A hub checkpoint is a dict ``{"config": BaseConfig, "netG": ..., "netD": ..., "avgG": ...}``; the
+averaged generator ``avgG`` (what their ``model.test(getAvG=True)`` samples with) is imported, else
+``netG``; a bare generator state dict works too. The training config is a pickled object of their
+class ``models.utils.config.BaseConfig``: it is admitted as an inert stand-in of ours (attributes
+only, nothing of theirs is imported or run) and otherwise ignored, since the generator's shape is
+read from the weights: latent size, 4x4 width and each later level's width.
+
+Their equalized layers compute ``(W x + b) * sqrt(2 / fan_in)``; zoo's compute ``(W * s) x + b`` with
+each layer's own constant ``s`` (its dense layer and toRGB use other gains), so weights are rescaled by
+``sqrt(2 / fan_in) / s`` and biases by ``sqrt(2 / fan_in)``: the same function, exact up to rounding.
+The generator's first PixelNorm acts per pixel of the 4x4 map (``dense_norm="pixel"``), as theirs does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from zoo_core.errors import ZooError
+from zoo_core.importing import entry_state, load_checked, read_checkpoint, write_model
+
+STUBS = ("models.utils.config.BaseConfig",)
+# the files their hubconf.py downloads: name -> (resolution, dataset)
+RELEASES = {
+    "celebaHQ_s6_i80000-6196db68": (256, "CelebA-HQ"),
+    "celebaHQ16_december_s7_i96000-9c72988c": (512, "CelebA-HQ"),
+    "testDTD_s5_i96000-04efa39f": (128, "DTD (textures)"),
+    "celebaCropped_s5_i83000-2b0acc76": (128, "CelebA (cropped)"),
+}
+URL = "https://dl.fbaipublicfiles.com/gan_zoo/PGAN/{}.pth"
+LAYER = re.compile(r"^(formatLayer|groupScale0\.0|scaleLayers\.(\d+)\.([01])|toRGBLayers\.(\d+))\.module\.(weight|bias)$")
+
+
+def detect(path: Path) -> bool:
+    """One of the released PGAN files, recognised by its name."""
+    path = Path(path)
+    return path.is_file() and path.suffix in (".pth", ".pt") and path.stem in RELEASES
+
+
+def generator_state(obj: Any, path: Path) -> dict[str, Any]:
+    """The averaged (else the raw) generator's state dict in a hub checkpoint, or a bare one."""
+    return entry_state(obj, path, ("avgG", "netG"), "formatLayer.module.weight", "a pytorch_GAN_zoo PGAN checkpoint")
+
+
+def zoo_config(state: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The zoo ``pggan`` config of a PGAN generator, read from its weight shapes."""
+    dense = state["formatLayer.module.weight"]
+    levels = 1 + len({k.split(".")[1] for k in state if k.startswith("scaleLayers.")})
+    widths = [dense.shape[0] // 16] + [state[f"scaleLayers.{k}.0.module.weight"].shape[0] for k in range(levels - 1)]
+    res = 4 * 2 ** (levels - 1)
+    values = dict(res=res, start_res=res, z_dim=dense.shape[1], in_channels=state["toRGBLayers.0.module.weight"].shape[0],
+                  level_channels=tuple(widths), dense_norm="pixel", pixel_norm=True)
+    unknown = set(options) - {"pixel_norm"}
+    if unknown:
+        raise ZooError(f"the pytorch_GAN_zoo importer takes only --option pixel_norm=..., not {', '.join(unknown)}")
+    if "pixel_norm" in options:
+        values["pixel_norm"] = str(options["pixel_norm"]).lower() in ("true", "1")
+    return values
+
+
+def convert_state(state: dict[str, Any], model) -> dict[str, Any]:
+    """Their generator's tensors in zoo's names and scaling (``model`` supplies zoo's layer constants)."""
+    import torch
+
+    out = {"level": torch.tensor(len(model.net.resolutions) - 1), "alpha": torch.tensor(1.0)}
+    for key, tensor in state.items():
+        m = LAYER.match(key)
+        if m is None:
+            raise ZooError(f"unexpected tensor {key!r} in the PGAN generator")
+        layer, block, conv, rgb, param = m.groups()
+        name = ("net.dense" if layer == "formatLayer" else "net.conv0" if layer.startswith("groupScale0")
+                else f"net.blocks.{block}.conv{int(conv) + 1}" if block is not None else f"net.to_rgb.{rgb}")
+        weight = state[f"{layer}.module.weight"]
+        theirs = math.sqrt(2.0 / math.prod(weight.shape[1:]))
+        ours = model.get_submodule(name).scale
+        out[f"{name}.{param}"] = tensor * (theirs / ours if param == "weight" else theirs)
+    return out
+
+
+def convert(path: Path, out: Path, **options: Any) -> Path:
+    """Write the zoo ``pggan`` saved model of the PGAN checkpoint ``path`` into ``out``."""
+    import torch
+
+    from zoo_core.config import build
+
+    from .config import PGGANConfig
+    from .model import PGGAN
+
+    path = Path(path)
+    if not path.is_file():
+        raise ZooError(f"{path} is not a file (expected a pytorch_GAN_zoo PGAN .pth checkpoint)")
+    state = generator_state(read_checkpoint(path, STUBS), path)
+    cfg = build(PGGANConfig, zoo_config(state, options), source=f"the PGAN generator in {path.name}")
+    with torch.device("meta"):
+        constants = PGGAN(cfg)
+    converted = convert_state(state, constants)
+    return write_model(load_checked(lambda: PGGAN(cfg), converted, str(path)).eval(), out)

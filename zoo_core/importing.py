@@ -1,0 +1,189 @@
+"""Tools every importer shares: bounded JSON, tensors-only reading, checked state dicts, atomic writes.
+
+A published checkpoint is data from a stranger, so importers never allocate from its claims alone:
+they build the zoo model on the ``meta`` device, compare every converted tensor's shape with it, and
+only then materialise the model and copy the weights in. Pickled files (``.bin/.pt/.pth``) are read
+with ``torch.load(weights_only=True, mmap=True)``, which admits tensors and plain containers only;
+anything else is refused with one line and nothing in the file is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import ZooError
+
+MAX_JSON_BYTES = 1 << 20  # configs are a few KB; a bigger "config" is not one
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+
+
+def read_json(path: Path, what: str = "config") -> dict[str, Any]:
+    """A JSON object from ``path`` (at most 1 MiB), or a one-line ZooError."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise ZooError(f"{path} is missing (expected the {what})") from None
+    if size > MAX_JSON_BYTES:
+        raise ZooError(f"{path} is {size} bytes, too big for a {what} (at most {MAX_JSON_BYTES})")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ZooError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ZooError(f"{path} must hold a JSON object (the {what})")
+    return data
+
+
+def read_tensors(path: Path, stubs: tuple[str, ...] = (), key: str | None = None) -> Mapping[str, Any]:
+    """The tensors of a safetensors or pickled state dict, memory-mapped where possible (CPU).
+
+    A pickle that needs anything besides tensors and plain containers (a class, a function) is
+    refused by ``weights_only=True``: one ZooError line, and nothing from the file runs. ``stubs``
+    names classes (``"package.module.Class"``) a format is known to pickle beside its weights (a
+    training config object): they are admitted as inert stand-ins of ours that only hold attributes,
+    never the real class. ``key`` picks the state dict out of a checkpoint dict (e.g. ``"avgG"``).
+    """
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except (SafetensorError, OSError) as exc:
+            raise ZooError(f"{path} is not a valid safetensors file ({str(exc).splitlines()[0]})") from None
+    obj = read_checkpoint(path, stubs)
+    if key is not None:
+        if not isinstance(obj, dict) or key not in obj:
+            raise ZooError(f"{path} has no {key!r} entry (not the checkpoint layout this format expects)")
+        obj = obj[key]
+    return _state_dict_of(obj, path)
+
+
+def read_checkpoint(path: Path, stubs: tuple[str, ...] = ()) -> Any:
+    """``torch.load(weights_only=True)`` of ``path`` on the CPU, with ``stubs`` admitted as inert classes."""
+    import torch
+
+    classes = []
+    for full in stubs:
+        module, _, name = full.rpartition(".")
+        classes.append(type(name, (), {"__module__": module, "__qualname__": name,
+                                       "__doc__": f"an inert stand-in for {full}: attributes only"}))
+    with torch.serialization.safe_globals(classes):
+        try:
+            return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:  # not a zip archive: old-style pickles cannot be memory-mapped
+            if "mmap" not in str(exc) and "zip" not in str(exc):
+                raise ZooError(f"{path} is not a readable checkpoint ({_first_line(exc)})") from None
+            return _load_pickle(path)
+        except Exception as exc:  # noqa: BLE001 - UnpicklingError and friends: refuse, never retry unsafely
+            raise _refused(path, exc) from None
+
+
+def entry_state(obj: Any, path: Path, keys: tuple[str, ...], marker: str, what: str) -> dict[str, Any]:
+    """The first of ``keys`` in a checkpoint dict holding a state dict with tensor ``marker`` (or ``obj``
+    itself when it is that state dict); else a ZooError saying the file is not ``what``."""
+    import torch
+
+    if isinstance(obj, dict) and marker not in obj:
+        obj = next((obj[k] for k in keys if isinstance(obj.get(k), dict) and obj[k]), None)
+    if not isinstance(obj, dict) or marker not in obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ZooError(f"{path} is not {what} (no {'/'.join(keys)} weights with {marker})")
+    return obj
+
+
+def _load_pickle(path: Path) -> Any:
+    import torch
+
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        raise _refused(path, exc) from None
+
+
+def _refused(path: Path, exc: BaseException) -> ZooError:
+    return ZooError(f"{path} needs more than tensors to load ({_first_line(exc)[:160]}); zoo reads pickles with "
+                    "weights_only=True and never runs code from a file: convert it to safetensors where you trust it")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _state_dict_of(obj: Any, path: Path) -> dict[str, Any]:
+    """The flat name -> tensor dict in a loaded checkpoint (also under a 'state_dict'/'model' key)."""
+    import torch
+
+    for key in ("state_dict", "model", "ema", "module"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict) and obj[key] \
+                and all(isinstance(v, torch.Tensor) for v in obj[key].values()):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                       for k, v in obj.items()):
+        raise ZooError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    return obj
+
+
+def first_file(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """The first of ``names`` that exists in ``folder`` (safetensors names should come first)."""
+    return next((folder / n for n in names if (folder / n).is_file()), None)
+
+
+def load_checked(build: Callable[[], Any], state: Mapping[str, Any], source: str):
+    """Build a model from ``build()`` and load ``state`` into it strictly, checking before allocating.
+
+    ``build`` is called once under the ``meta`` device to learn the expected names and shapes; a
+    missing, unexpected or misshapen tensor is a ZooError naming it. Only then is the real model built.
+    """
+    import torch
+
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    check_state(expected, {k: tuple(v.shape) for k, v in state.items()}, source)
+    model = build()
+    model.load_state_dict(dict(state), strict=True)
+    return model
+
+
+def check_state(expected: Mapping[str, tuple], got: Mapping[str, tuple], source: str) -> None:
+    """ZooError unless ``got`` has exactly the names and shapes of ``expected``."""
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    if missing or unexpected:
+        parts = ([f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}"] if missing else []) + \
+                ([f"unexpected {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''}"]
+                 if unexpected else [])
+        raise ZooError(f"the weights of {source} do not fit the converted architecture: {'; '.join(parts)}")
+    for name in sorted(expected):
+        if tuple(expected[name]) != tuple(got[name]):
+            raise ZooError(f"the weights of {source} do not fit the converted architecture: {name} has shape "
+                           f"{tuple(got[name])}, expected {tuple(expected[name])}")
+
+
+def write_model(model, out: Path, card: dict[str, Any] | None = None) -> Path:
+    """``save_pretrained`` into ``out`` atomically: written beside it, then renamed into place."""
+    from .hub import save_pretrained
+
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ZooError(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "config.json").is_file() or not (out / "model.safetensors").is_file():
+            raise ZooError(f"--out {out} is a folder with other files in it; choose an empty or new folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        save_pretrained(model, tmp, card=card)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
