@@ -1,18 +1,21 @@
-"""Sample quality at equal budget: `zoo train ddpm` with its defaults vs diffusers' recipe.
+"""Sample quality at equal budget: `zoo train ddpm` with its defaults vs diffusers' recipe, and the
+zoo model's quality per sampler and step count.
 
 Both sides train the same U-Net architecture (benchmarks/matched.py; parameter counts printed) on
-the same images for the same number of optimizer steps and batch size, then draw the same number
-of 1000-step ancestral samples. The reference follows diffusers' `train_unconditional.py`
-example, which is what users would otherwise run: AdamW(lr 1e-4, weight decay 1e-6), 500 warm-up
-steps then cosine decay, EMA with inv_gamma 1 / power 3/4 up to 0.9999, DDPMPipeline sampling.
-The zoo side is plain `zoo train ddpm` (its TRAIN_DEFAULTS: Adam 2e-4, grad clip 1, EMA 0.9995
-with warm-up) and `generate()`.
+the same images for the same number of optimizer steps and batch size. The reference follows
+diffusers' `train_unconditional.py` example, which is what users would otherwise run: AdamW(lr 1e-4,
+weight decay 1e-6), 500 warm-up steps then cosine decay, EMA with inv_gamma 1 / power 3/4 up to
+0.9999, DDPMPipeline sampling with 1000 ancestral steps. The zoo side is plain `zoo train ddpm` (its
+TRAIN_DEFAULTS) and `generate()` with each `--samplers` entry (default: 1000-step ancestral, 50-step
+DDIM, 10- and 20-step DPM-Solver++, 18-step Heun).
 
-Quality is the Fréchet distance of a fixed random projection of the pixels (64-d) to held-out real
-images (no Inception weights offline; this statistic separates flat shapes from noise at 16 px:
-real vs real ~0.6, noise ~25). Lower is better.
+Quality is Inception FID and KID on `--n` samples (default 2,000) against as many real images when
+the FID Inception weights are at hand (benchmarks/quality_metrics.py says how to get them offline),
+else the Fréchet distance of a fixed random projection of the pixels (64-d; real vs real ~0.6,
+noise ~25 at 16 px), with a note. Lower is better.
 
-    python benchmarks/quality_ddpm.py --steps 2000 --res 16 --n 256
+    python benchmarks/quality_ddpm.py --steps 2000 --res 16                        # 2,000 samples
+    python benchmarks/quality_ddpm.py --steps 50 --n 16 --samplers dpm++:10 --quick  # smoke run
 """
 
 from __future__ import annotations
@@ -29,8 +32,20 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import common  # noqa: E402
 import matched  # noqa: E402
+import quality_metrics  # noqa: E402
 
-from zoo_core.metrics.frechet import projection_fd  # noqa: E402
+DEFAULT_SAMPLERS = "ancestral:1000,ddim:50,dpm++:10,dpm++:20,heun:18"
+
+
+def parse_samplers(text: str) -> list[tuple[str, int]]:
+    """"ancestral:1000,dpm++:10" -> [("ancestral", 1000), ("dpm++", 10)]."""
+    out = []
+    for item in text.split(","):
+        name, _, steps = item.strip().partition(":")
+        if not name or not steps.isdigit():
+            raise SystemExit(f"--samplers: expected NAME:STEPS items such as dpm++:10, got {item!r}")
+        out.append((name, int(steps)))
+    return out
 
 
 def real_images(data: str, res: int, n: int, seed: int):
@@ -98,28 +113,38 @@ def sample_diffusers(unet, sched, n: int, seed: int):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common.add_common_args(p)
+    quality_metrics.add_args(p)
     p.add_argument("--data", default="builtin:shapes")
     p.add_argument("--res", type=int, default=16)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--n", type=int, default=256, help="samples per side (and held-out real images)")
+    p.add_argument("--n", type=int, default=quality_metrics.MIN_N, help="samples per side (and real images)")
+    p.add_argument("--samplers", default=DEFAULT_SAMPLERS, help="zoo samplers to score, NAME:STEPS,...")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    common.setup_torch(args)
+    samplers = parse_samplers(args.samplers)
+    device = common.setup_torch(args)
     common.print_machine()
     from zoo_core.hub import from_pretrained
 
-    held_out = real_images(args.data, args.res, args.n, seed=args.seed + 1)
-    rows = []
+    scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, device, seed=args.seed + 1,
+                                    pixel=args.pixel_fd, held_out=real_images(args.data, args.res, args.n, args.seed + 1))
+    rows, records = [], []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         train_zoo(args, Path(tmp) / "zoo")
         t_zoo = time.perf_counter() - t0
         model = from_pretrained(Path(tmp) / "zoo", device="cpu")
         cfg = model.config
+    n_zoo = common.count_params(model.unet)
+    for name, steps in samplers:
         t0 = time.perf_counter()
-        ours = model.generate(args.n, seed=args.seed)
+        ours = model.generate(args.n, seed=args.seed, sampler=name, steps=steps)
         s_zoo = time.perf_counter() - t0
+        scores = scorer(ours)
+        rows.append([f"zoo ddpm (defaults), {name} {steps}", f"{n_zoo:,}", f"{t_zoo:.0f}", f"{s_zoo:.0f}",
+                     *scorer.cells(scores)])
+        records.append({"side": "zoo", "sampler": name, "sampling_steps": steps, **scores})
 
     # the reference sees the same stream of training images (the zoo's data pipeline, same seed)
     from zoo_core.data import DataConfig, ImageDataset, make_loader, open_source
@@ -133,16 +158,18 @@ def main(argv=None):
     t0 = time.perf_counter()
     theirs = sample_diffusers(unet, sched, args.n, args.seed)
     s_ref = time.perf_counter() - t0
-    n_zoo, n_ref = common.count_params(model.unet), common.count_params(unet)
+    n_ref = common.count_params(unet)
     matched.check_params(n_zoo, n_ref)
-    real_ref = real_images(args.data, args.res, args.n, seed=args.seed + 2)
-    rows.append(["zoo ddpm (defaults)", f"{n_zoo:,}", f"{t_zoo:.0f}", f"{s_zoo:.0f}", f"{projection_fd(ours, held_out):.2f}"])
-    rows.append(["diffusers recipe", f"{n_ref:,}", f"{t_ref:.0f}", f"{s_ref:.0f}", f"{projection_fd(theirs, held_out):.2f}"])
-    rows.append(["real vs real (floor)", "", "", "", f"{projection_fd(real_ref, held_out):.2f}"])
+    scores = scorer(theirs)
+    rows.append(["diffusers recipe, ancestral 1000", f"{n_ref:,}", f"{t_ref:.0f}", f"{s_ref:.0f}", *scorer.cells(scores)])
+    records.append({"side": "diffusers", "sampler": "ancestral", "sampling_steps": 1000, **scores})
+    scores = scorer(real_images(args.data, args.res, args.n, seed=args.seed + 2))
+    rows.append(["real vs real (floor)", "", "", "", *scorer.cells(scores)])
+    records.append({"side": "real", **scores})
     common.print_table(f"DDPM sample quality, {args.data} {args.res}px, {args.steps} steps x batch {args.batch}, "
-                       f"{args.n} samples (1000-step ancestral)",
-                       ["side", "params", "train s", "sample s", "pixel-projection FD (lower is better)"], rows)
-    common.save_json(args, {"benchmark": "quality_ddpm", "rows": rows})
+                       f"{args.n} samples per side, {scorer.name}",
+                       ["side, sampler steps", "params", "train s", "sample s", *scorer.columns()], rows)
+    common.save_json(args, {"benchmark": "quality_ddpm", "metric": scorer.name, "n": args.n, "rows": records})
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ eval mode (dropout off) and draw one batch of the same size for the same number 
     ancestral1000   zoo sampler=ancestral steps=1000  vs DDPMPipeline, 1000 inference steps
     respaced50      zoo sampler=ancestral steps=50    vs DDPMPipeline, 50 inference steps (both respace)
     ddim50          zoo sampler=ddim steps=50         vs DDIMPipeline, 50 steps, eta 0
+    dpm++20         zoo sampler=dpm++ steps=20        vs DDPMPipeline + DPMSolverMultistepScheduler
+                                                         (dpmsolver++, order 2), 20 steps
 
     python benchmarks/sampling.py                      # CPU: 32x32, base width 32; 4 / 8 images
     python benchmarks/sampling.py --res 64 --channels 64 --n 16 --n-long 8
@@ -26,7 +28,7 @@ def sizes(args, device) -> dict:
     return {
         "res": args.res or (64 if gpu else (16 if args.quick else 32)),
         "channels": args.channels or (64 if gpu else 32),
-        "n": args.n or (64 if gpu else (4 if args.quick else 8)),  # 50-step samplers
+        "n": args.n or (64 if gpu else (4 if args.quick else 8)),  # 50- and 20-step samplers
         "n_long": args.n_long or (16 if gpu else (2 if args.quick else 4)),  # 1000-step ancestral
     }
 
@@ -46,11 +48,13 @@ def build(s: dict, device):
 def runners(zoo, unet, device):
     """name -> (steps, zoo call, diffusers call), each taking the number of images."""
     import torch
-    from diffusers import DDIMPipeline, DDPMPipeline
+    from diffusers import DDIMPipeline, DDPMPipeline, DPMSolverMultistepScheduler
 
     ddpm = DDPMPipeline(unet=unet, scheduler=matched.ddpm_scheduler(zoo.config))
     ddim = DDIMPipeline(unet=unet, scheduler=matched.ddim_scheduler(zoo.config))
-    for pipe in (ddpm, ddim):
+    dpm = DDPMPipeline(unet=unet, scheduler=DPMSolverMultistepScheduler.from_config(
+        ddpm.scheduler.config, algorithm_type="dpmsolver++", solver_order=2))
+    for pipe in (ddpm, ddim, dpm):
         pipe.set_progress_bar_config(disable=True)
 
     def ours(sampler, steps):
@@ -64,6 +68,7 @@ def runners(zoo, unet, device):
         "ancestral1000": (1000, ours("ancestral", 1000), theirs(ddpm, 1000)),
         "respaced50": (50, ours("ancestral", 50), theirs(ddpm, 50)),
         "ddim50": (50, ours("ddim", 50), theirs(ddim, 50, eta=0.0)),
+        "dpm++20": (20, ours("dpm++", 20), theirs(dpm, 20)),
     }
 
 
@@ -94,10 +99,10 @@ def run(args, device) -> list[dict]:
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--res", type=int, default=None, help="resolution (default: 32 CPU, 16 quick, 64 GPU)")
     p.add_argument("--channels", type=int, default=None, help="U-Net base width (default: 32 CPU, 64 GPU)")
-    p.add_argument("--n", type=int, default=None, help="images (one batch) for the 50-step samplers")
+    p.add_argument("--n", type=int, default=None, help="images (one batch) for the 50- and 20-step samplers")
     p.add_argument("--n-long", type=int, default=None, help="images (one batch) for 1000-step ancestral")
     p.add_argument("--repeats", type=int, default=None, help="timed runs per side (default 1)")
-    p.add_argument("--only", nargs="+", choices=["ancestral1000", "respaced50", "ddim50"], default=None)
+    p.add_argument("--only", nargs="+", choices=["ancestral1000", "respaced50", "ddim50", "dpm++20"], default=None)
 
 
 def main(argv=None) -> None:

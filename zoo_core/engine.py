@@ -374,13 +374,18 @@ class Engine:
 
             self._evaluator = Evaluator(self.cfg.eval_metrics, extractor=self.cfg.eval_extractor, data=self.data_cfg,
                                         n_real=self.cfg.eval_n, device=self.device, seed=self.cfg.seed)
+        from .metrics.periodic import eval_sampling, eval_summary
+
         model = self.ema.model if self.ema else self.model
         model.eval()
-        results = self._evaluator(model, n=self.cfg.eval_n)["metrics"]
+        sampling, started = eval_sampling(self.trainer, self.cfg), time.perf_counter()
+        results = self._evaluator(model, n=self.cfg.eval_n, gen_kwargs=sampling)["metrics"]
         model.train()
-        record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results}
+        record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results, **sampling}
         jsonl.append(self.run.out / "metrics.jsonl", record)
         self.observer.evaluation(self.run.step, results)
+        self.console.print(eval_summary(self.run.step, results, self.cfg.eval_n, sampling,
+                                        time.perf_counter() - started), highlight=False)
         self.last_eval = results  # the model card reports the latest numbers
         return results
 

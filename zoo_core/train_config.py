@@ -52,11 +52,15 @@ class TrainConfig:
     checkpoint_every: int = opt(500, "write a checkpoint every N steps (and at the end / on Ctrl-C)",
                                 min=1, max=1_000_000_000)
     keep_checkpoints: int = opt(3, "how many checkpoints to keep", min=1, max=1000)
-    eval_every: int = opt(0, "evaluate every N steps (0: never); results go to metrics.jsonl",
+    eval_every: int = opt(0, "evaluate every N steps (0: never); results are printed and go to metrics.jsonl",
                           min=0, max=1_000_000_000)
     eval_metrics: str = opt("fid", "comma-separated metrics for --eval-every (see `zoo eval --list`)")
     eval_n: int = opt(1000, "generated (and real) images per periodic evaluation", min=2, max=10_000_000)
     eval_extractor: str = opt("inception", "feature extractor for periodic evaluation (inception, timm:NAME, random)")
+    eval_sampler: str | None = opt(None, "sampler for --eval-every (default: the model's fast one, e.g. dpm++ "
+                                         "for diffusion models; see `zoo info NAME`)")
+    eval_steps: int | None = opt(None, "sampling steps for --eval-every (default: the sampler's, e.g. 20 for dpm++)",
+                                 min=1, max=100_000)
     license: str | None = opt(None, "license id written into final/README.md's YAML (e.g. mit, apache-2.0)")
     progress: bool = opt(True, "show progress: a bar on a terminal, a plain line every --progress-every seconds "
                                "elsewhere (nohup, CI, a pipe)")
@@ -97,7 +101,7 @@ SECTIONS = {
     "optimisation": ("batch_size", "grad_accum", "lr", "lr_schedule", "lr_step_every", "lr_gamma", "warmup",
                      "grad_clip", "grad_warn", "on_nonfinite", "ema", "ema_decay", "ema_gamma"),
     "logging and evaluation": ("log_every", "sample_every", "sample_n", "checkpoint_every", "keep_checkpoints",
-                               "eval_every", "eval_metrics", "eval_n", "eval_extractor", "progress",
+                               "eval_every", "eval_metrics", "eval_n", "eval_extractor", "eval_sampler", "eval_steps", "progress",
                                "progress_every", "logger"),
     "hardware": ("device", "precision", "compile"),
 }

@@ -13,7 +13,7 @@ def register_models(register):
         config="zoo_ddpm.config:DDPMConfig",
         model="zoo_ddpm.model:DDPM",
         trainer="zoo_ddpm.trainer:DDPMTrainer",
-        samplers=("ancestral", "ddim"),
+        samplers=("ancestral", "ddim", "dpm++", "heun"),
         paper="Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020. arXiv:2006.11239",
     ))
 
@@ -24,6 +24,10 @@ def register_samplers(register):
                          "zoo_ddpm.samplers:ancestral"))
     register(SamplerSpec("ddim", "DDIM (Song et al. 2021): deterministic with eta=0, any number of steps",
                          "zoo_ddpm.samplers:ddim"))
+    register(SamplerSpec("dpm++", "DPM-Solver++ 2M (Lu et al. 2022): deterministic, good in 10-20 steps "
+                                  "(default 20, log-SNR spacing)", "zoo_ddpm.solvers:dpm_solver_pp"))
+    register(SamplerSpec("heun", "EDM's 2nd-order Heun (Karras et al. 2022): deterministic, Karras sigmas; "
+                                 "N steps cost 2N-1 evaluations (default 18)", "zoo_ddpm.solvers:heun"))
 
 
 @hookimpl

@@ -98,7 +98,9 @@ def _schedule(sched: dict, where: str) -> dict[str, Any]:
     if float(_get(sched, "clip_sample_range", 1.0)) != 1.0:
         raise ZooError(f"{where}: clip_sample_range other than 1.0 is not supported")
     schedule = _get(sched, "beta_schedule", "linear")
-    out: dict[str, Any] = {"timesteps": T, "clip_denoised": bool(_get(sched, "clip_sample", True))}
+    # what the checkpoint was trained with, not the zoo's training defaults (v-prediction, zero terminal SNR)
+    out: dict[str, Any] = {"timesteps": T, "clip_denoised": bool(_get(sched, "clip_sample", True)),
+                           "prediction": "eps", "zero_terminal_snr": False}
     if schedule == "linear":
         # zoo scales its linear schedule by 1000 / T (Ho et al.'s convention); diffusers does not
         out.update(beta_schedule="linear", beta_start=float(_get(sched, "beta_start", 1e-4)) * T / 1000,

@@ -57,12 +57,13 @@ class DDPM(ZooModelMixin, nn.Module):
     def generate(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, progress: bool = False, label: int | None = None,
                  eta: float | None = None, **kwargs) -> torch.Tensor:
-        """``n`` images in [-1, 1]; ``sampler`` is ancestral (default) or ddim; ``steps`` < T respaces."""
+        """``n`` images in [-1, 1]; ``sampler`` is ancestral (default), ddim, dpm++ or heun; ``steps`` < T
+        respaces ancestral sampling and sets the others' step count."""
         if kwargs:
             raise unexpected_arguments(self, kwargs)
-        name, _ = sampler_fn(self, sampler)
-        if name == "ddim" and steps is None:
-            steps = min(50, self.config.timesteps)
+        name, fn = sampler_fn(self, sampler)
+        if steps is None and getattr(fn, "default_steps", None):  # few-step samplers (ddim, dpm++, heun)
+            steps = min(fn.default_steps, self.config.timesteps)
         extra = {"eta": eta} if eta is not None else {}
         if eta is not None and name != "ddim":
             raise ZooError("eta (--eta) applies to the ddim sampler only")

@@ -1,8 +1,10 @@
-"""Samplers for every epsilon-prediction diffusion model: ancestral (optionally respaced) and DDIM.
+"""Samplers for every diffusion model: ancestral (optionally respaced) and DDIM here, the few-step
+ODE solvers (DPM-Solver++ 2M, EDM Heun) in :mod:`zoo_ddpm.solvers`.
 
 A model qualifies by exposing ``diffusion`` (a :class:`~zoo_ddpm.diffusion.GaussianDiffusion`),
 ``config.in_channels``/``config.res`` and ``denoise(x, t, **cond)`` returning the raw network
-output. All randomness comes from the ``generator`` passed in.
+output. All randomness comes from the ``generator`` passed in. :func:`denoised` is the one place
+that turns a network output into (x0, eps), whatever the network predicts.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import torch
 
 from zoo_core.generation import Progress, randn
 
-from .diffusion import GaussianDiffusion, respace, space_timesteps
+from .diffusion import GaussianDiffusion, gather, respace, space_timesteps
 
 
 def _process(model, steps: int | str | None) -> GaussianDiffusion:
@@ -29,6 +31,29 @@ def _device(model):
     return next(model.parameters()).device
 
 
+def start_noise(model, n: int, generator: torch.Generator, x_T: torch.Tensor | None = None) -> torch.Tensor:
+    """x_T: standard normal noise from ``generator`` (or the given tensor) on the model's device."""
+    device = _device(model)
+    return randn(_shape(model, n), generator, device) if x_T is None else x_T.to(device)
+
+
+def denoised(diffusion: GaussianDiffusion, out: torch.Tensor, x: torch.Tensor, t: torch.Tensor,
+             clip: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x0, eps) predicted from the network output ``out`` at (x_t, t); ``t`` indexes ``diffusion``.
+
+    ``diffusion.to_x0``/``to_eps`` read eps, v or x0 predictions (learned-variance channels are
+    dropped). With ``clip`` x0 is clamped to [-1, 1] and eps recomputed from it, so the two stay
+    consistent.
+    """
+    out = out.float()
+    x0, eps = diffusion.to_x0(out, x, t), diffusion.to_eps(out, x, t)
+    if clip:  # eps from x0 this way stays finite at a zero-terminal-SNR step (alpha-bar = 0)
+        x0 = x0.clamp(-1, 1)
+        eps = (x - gather(diffusion.sqrt_alphas_cumprod, t, x.ndim) * x0) / gather(
+            diffusion.sqrt_one_minus_alphas_cumprod, t, x.ndim)
+    return x0, eps
+
+
 def ancestral(model, n: int, *, generator: torch.Generator, steps: int | str | None = None,
               progress: Progress | None = None, clip: bool | None = None, cond: dict | None = None,
               x_T: torch.Tensor | None = None, **_) -> torch.Tensor:
@@ -36,7 +61,7 @@ def ancestral(model, n: int, *, generator: torch.Generator, steps: int | str | N
     diffusion = _process(model, steps)
     clip = model.config.clip_denoised if clip is None else clip
     device, cond = _device(model), cond or {}
-    x = randn(_shape(model, n), generator, device) if x_T is None else x_T.to(device)
+    x = start_noise(model, n, generator, x_T)
     progress = progress or Progress()
     for i in progress.track(range(diffusion.T - 1, -1, -1)):
         t = torch.full((n,), i, device=device, dtype=torch.long)
@@ -56,20 +81,19 @@ def ddim(model, n: int, *, generator: torch.Generator, steps: int | str | None =
     diffusion = _process(model, steps or 50)
     clip = model.config.clip_denoised if clip is None else clip
     device, cond = _device(model), cond or {}
-    x = randn(_shape(model, n), generator, device) if x_T is None else x_T.to(device)
+    x = start_noise(model, n, generator, x_T)
     progress = progress or Progress()
     ac, acp = diffusion.alphas_cumprod, diffusion.alphas_cumprod_prev
     for i in progress.track(range(diffusion.T - 1, -1, -1)):
         t = torch.full((n,), i, device=device, dtype=torch.long)
         out = model.denoise(x, diffusion.model_t(t), **cond)
-        eps, _ = diffusion.split_output(out.float(), x.shape[1])
-        x0 = diffusion.predict_x0(x, t, eps)
-        if clip:
-            x0 = x0.clamp(-1, 1)
-            eps = diffusion.predict_eps(x, t, x0)
+        x0, eps = denoised(diffusion, out, x, t, clip)
         a, a_prev = float(ac[i]), float(acp[i])
         sigma = eta * ((1 - a_prev) / (1 - a) * (1 - a / a_prev)) ** 0.5
         x = a_prev ** 0.5 * x0 + max(1 - a_prev - sigma**2, 0.0) ** 0.5 * eps
         if i > 0 and sigma > 0:
             x = x + sigma * randn(x.shape, generator, device)
     return x
+
+
+ddim.default_steps = 50

@@ -1,6 +1,7 @@
 """zoo-iddpm's registrations. Imports no torch: the CLI starts fast with every plugin installed.
 
-The samplers and the NLL metric are zoo-ddpm's (registered there); iDDPM models use them as is.
+The samplers (ancestral, DDIM, DPM-Solver++, Heun) and the NLL metric are zoo-ddpm's (registered there);
+iDDPM models use them as is.
 """
 
 from zoo_core.hookspecs import hookimpl
@@ -19,7 +20,7 @@ def register_models(register):
         config="zoo_iddpm.config:IDDPMConfig",
         model="zoo_iddpm.model:IDDPM",
         trainer="zoo_iddpm.trainer:IDDPMTrainer",
-        samplers=("ancestral", "ddim"),
+        samplers=("ancestral", "ddim", "dpm++", "heun"),
         paper="Nichol, Dhariwal. Improved Denoising Diffusion Probabilistic Models. ICML 2021. arXiv:2102.09672",
     ))
 
