@@ -78,3 +78,35 @@ def test_stage1_alone_and_errors(tmp_path, embeddings):
     with pytest.raises(ZooError, match="takes 16-d text embeddings"):
         convert(tmp_path / "netG_epoch_120.pth", tmp_path / "b", format="stackgan-pytorch",
                 embeddings=str(tmp_path / "wide.npz"))
+
+
+def test_converted_stage1_fine_tunes_with_init(tmp_path, embeddings):
+    """``zoo train stackgan --init`` starts from the converted weights: one step moves them only a little."""
+    from PIL import Image
+
+    from zoo_core.cli import main
+
+    stage1 = {k[len("STAGE1_G."):]: v for k, v in fill(SHAPES).items() if k.startswith("STAGE1_G.")}
+    torch.save(stage1, tmp_path / "netG_epoch_120.pth")
+    folder = convert(tmp_path / "netG_epoch_120.pth", tmp_path / "zoo", format="stackgan-pytorch",
+                     embeddings=str(embeddings))
+    data = tmp_path / "birds"
+    data.mkdir()
+    rows = []
+    for i in range(4):  # captions the embeddings file knows
+        pixels = (np.random.default_rng(i).random((64, 64, 3)) * 255).astype("uint8")
+        Image.fromarray(pixels).save(data / f"{i}.png")
+        rows.append({"file_name": f"{i}.png", "text": ["a red bird", "a small blue bird"][i % 2]})
+    (data / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run = tmp_path / "run"
+    main(["train", "stackgan", "--init", str(folder), "--data", str(data), "--steps", "1", "--batch-size", "2",
+          "--out", str(run), "--no-progress", "--device", "cpu", "--sample-every", "100"])
+    tuned, source = load_file(run / "final" / "model.safetensors"), load_file(folder / "model.safetensors")
+    assert tuned.keys() == source.keys()
+    weights = [k for k in source if k.endswith(".weight") and source[k].dim() == 4]  # conv kernels
+    moved = max((tuned[k] - source[k]).abs().max().item() for k in weights)
+    assert 0 < moved < 0.05  # one Adam step from the converted weights, not a fresh initialisation
+    tuned_cfg = json.loads((run / "final" / "config.json").read_text())["config"]
+    source_cfg = json.loads((folder / "config.json").read_text())["config"]
+    assert {k: tuned_cfg[k] for k in ("g_channels", "res", "stage", "text_dim")} == \
+        {k: source_cfg[k] for k in ("g_channels", "res", "stage", "text_dim")}
