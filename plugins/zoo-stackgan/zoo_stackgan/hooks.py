@@ -1,7 +1,10 @@
 """zoo-stackgan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import DatasetSpec, ImporterSpec, ModelSpec, SamplerSpec
+from zoo_core.registry import DatasetSpec, ImporterSpec, ModelSpec, PretrainedSpec, SamplerSpec
+
+PAPER = ("Zhang, Xu, Li, Zhang, Wang, Huang, Metaxas. StackGAN: Text to Photo-realistic Image Synthesis "
+         "with Stacked Generative Adversarial Networks. ICCV 2017. arXiv:1612.03242")
 
 
 @hookimpl
@@ -15,8 +18,7 @@ def register_models(register):
         trainer="zoo_stackgan.trainer:StackGANTrainer",
         samplers=("text",),
         conditioning="text",
-        paper="Zhang, Xu, Li, Zhang, Wang, Huang, Metaxas. StackGAN: Text to Photo-realistic Image Synthesis "
-              "with Stacked Generative Adversarial Networks. ICCV 2017. arXiv:1612.03242",
+        paper=PAPER,
     ))
 
 
@@ -42,3 +44,16 @@ def register_importers(register):
         detect="zoo_stackgan.importers:detect",
         convert="zoo_stackgan.importers:convert",
     ))
+
+
+@hookimpl
+def register_pretrained(register):
+    # StackGAN-Pytorch publishes its COCO Stage-II generator as a Google Drive file (models/README.md of the
+    # repository); it converts with `zoo convert netG_epoch_N.pth --format stackgan-pytorch --option
+    # embeddings=FILE`, FILE being the authors' char-CNN-RNN COCO embeddings as .npz (docs/models/stackgan.md)
+    register(PretrainedSpec(
+        name="stackgan-pytorch-coco",
+        summary="StackGAN-Pytorch's COCO Stage-I + Stage-II generator (needs --option embeddings=FILE)",
+        model="stackgan", format="stackgan-pytorch",
+        source="https://drive.google.com/open?id=0B3y_msrWZaXLYjNra2ZSSmtVQlE", paper=PAPER, res=256,
+        dataset="MS-COCO", score="IS 8.45 (the paper's TensorFlow model)", license="mit (StackGAN-Pytorch)"))
