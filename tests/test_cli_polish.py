@@ -162,6 +162,26 @@ def test_eval_out_dash_writes_json_to_stdout(tmp_path, capsys, monkeypatch):
     assert "fid" in json.loads(out)["metrics"] and not (tmp_path / "-").exists()
 
 
+def test_eval_never_overwrites_results_silently(tmp_path, capsys, monkeypatch):
+    from sample_data import make_images
+
+    make_images(tmp_path / "a")
+    make_images(tmp_path / "b")
+    monkeypatch.chdir(tmp_path)
+    argv = ["eval", str(tmp_path / "a"), "--data", str(tmp_path / "b"), "--extractor", "random", "--metrics", "fid",
+            "--device", "cpu"]
+    for _ in range(2):  # the default name is numbered when taken
+        code, out, err = run_cli(argv, capsys)
+        assert code == 0, err
+    assert (tmp_path / "results.json").is_file() and (tmp_path / "results-1.json").is_file()
+    kept = (tmp_path / "results.json").read_text()
+    code, out, err = run_cli(argv + ["--out", "results.json"], capsys)  # refused before any sampling
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "results.json").read_text() == kept
+    code, out, err = run_cli(argv + ["--out", "results.json", "--force", "--seed", "3"], capsys)
+    assert code == 0, err
+
+
 # ------------------------------------------------------------------ 5. conditioning messages
 def test_class_on_a_text_model_says_use_prompt(tmp_path, capsys):
     from zoo_stackgan.config import StackGANConfig
@@ -206,7 +226,7 @@ def test_completion_offers_models_samplers_and_presets(monkeypatch, capsys):
 
     assert {"ddpm", "dcgan"} <= set(complete("zoo train d"))
     assert set(complete("zoo info st")) == {"stackgan"}
-    assert set(complete("zoo sample x --sampler d")) == {"ddim"}
+    assert set(complete("zoo sample x --sampler d")) == {"ddim", "dpm++"}
     from zoo_iddpm.config import IDDPMConfig
 
     assert set(complete("zoo train iddpm --preset ")) == set(IDDPMConfig.PRESETS)

@@ -46,6 +46,23 @@ def _show(results: dict, stderr: bool = False) -> None:
         con.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
+def results_path(out: str | None, force: bool) -> Path:
+    """Where ``zoo eval`` writes its JSON: the default ``results.json`` is numbered when taken, an explicit
+    ``--out`` that exists needs ``--force`` (no earlier result is lost silently)."""
+    if out is None:
+        path, i = Path("results.json"), 0
+        while path.exists():
+            i += 1
+            path = Path(f"results-{i}.json")
+        return path
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise ZooError(f"--out {out} is a folder: give a file name, e.g. --out {Path(out) / 'results.json'}")
+    if path.exists() and not force:
+        raise ZooError(f"--out {out} exists: pass --force to overwrite it, or choose another --out")
+    return path
+
+
 @click.command("eval")
 @click.argument("src", required=False)
 @click.option("--data", default=None, help="real images: a folder (any depth) or builtin:NAME")
@@ -68,8 +85,10 @@ def _show(results: dict, stderr: bool = False) -> None:
               help="resolution of the real images [default: that of the generated ones]")
 @click.option("--option", "-o", "options", multiple=True, metavar="METRIC.KEY=VALUE",
               help="metric option, repeatable: kid.subsets=50, is.splits=10, pr.k=5")
-@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="results.json", show_default=True,
-              help="JSON results file; - writes the JSON to stdout instead of the table")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="JSON results file [default: results.json, numbered results-N.json if taken]; - writes the JSON "
+                   "to stdout instead of the table")
+@click.option("--force", is_flag=True, help="overwrite an existing --out file")
 @click.option("--json", "as_json", is_flag=True, help="print the JSON results to stdout (the table goes to stderr)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
@@ -82,7 +101,7 @@ def _show(results: dict, stderr: bool = False) -> None:
 @every_option
 def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, stats, save_stats, crop_border,
                  res, options, out, as_json, seed, device, workers, sampler, steps, revision, list_,
-                 trust_code=False):
+                 trust_code=False, force=False):
     """Score SRC (a run folder, a saved-model folder, a Hub repo id, or a folder of generated images)
     against real images: zoo eval ./runs/ddpm-x --data ~/celeba --metrics fid,kid,pr --n 10000"""
     if list_:
@@ -94,6 +113,7 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
     from .images import open_src
     from .specs import parse_metric_options
 
+    path = None if out == "-" else results_path(out, force)  # decided before an hour of sampling, not after
     ev = Evaluator(metrics, extractor=extractor, weights=weights, data=data, n_real=n_real, stats=stats,
                    device=device, batch_size=batch_size, seed=seed, crop_border=crop_border,
                    metric_options=parse_metric_options(options), workers=workers)
@@ -111,8 +131,7 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
     text = json.dumps(results, indent=2) + "\n"
     if to_stdout:
         click.echo(text, nl=False)
-    if out and out != "-":
-        path = Path(out).expanduser()
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         click.echo(f"wrote {path}", err=to_stdout)

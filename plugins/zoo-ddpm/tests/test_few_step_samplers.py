@@ -206,7 +206,7 @@ def test_every_diffusion_model_samples_with_them_from_the_api_and_the_cli(tmp_pa
             a = model.generate(2, seed=3, sampler=sampler, steps=steps)
             assert a.shape == (2, 3, 8, 8) and torch.isfinite(a).all()
             assert torch.equal(a, model.generate(2, seed=3, sampler=sampler, steps=steps))
-        with pytest.raises(ZooError, match="--eta applies to the ddim sampler only"):
+        with pytest.raises(ZooError, match=r"eta \(--eta\) applies to the ddim sampler only"):
             model.generate(1, sampler="dpm++", eta=0.5)
     save_pretrained(model, tmp_path / "m")
     out = tmp_path / "grid.png"
