@@ -50,7 +50,7 @@ def test_registry_name_is_unambiguous():
 
 
 def test_every_package_ships_py_typed():
-    packages = [ROOT / "zoo_core"] + sorted(p for p in (ROOT / "plugins").glob("zoo-*/zoo_*") if p.is_dir())
+    packages = [ROOT / "zoo_core"] + sorted(p.parent for p in (ROOT / "plugins").glob("zoo-*/zoo_*/__init__.py"))
     assert len(packages) >= 6  # the core and the five families
     for pkg in packages:
         assert (pkg / "py.typed").is_file(), pkg
