@@ -58,6 +58,11 @@ class Engine:
     Most users call :func:`zoo_core.train` instead, which layers options exactly as ``zoo train`` does.
     """
 
+    #: Whether :meth:`setup` may pick ``in_channels`` from the data (1 for gray data). ``zoo_core.training``
+    #: sets it when no layer (flag, --config, preset, resumed run, --init) gave ``in_channels``; an Engine
+    #: built by hand keeps the model config exactly as given.
+    channels_from_data: bool = False
+
     def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
                  callbacks: list[Callable[[Engine], None]] | None = None, console=None):
         self.spec, self.model_cfg, self.data_cfg = spec, model_cfg, data_cfg
@@ -99,10 +104,12 @@ class Engine:
         torch.manual_seed(cfg.seed)
 
         check_model_config(self.model_cfg, self.spec.name)
-        res, channels = self.model_cfg.res, self.model_cfg.in_channels
+        res = self.model_cfg.res
         source = open_source(self.data_cfg, res, seed=cfg.seed)
+        if self.channels_from_data and self.model_cfg.in_channels != 1:
+            self._gray_model_for(source)
         self.data_info = info_of(source)
-        self.dataset = ImageDataset(source, res, channels, self.data_cfg)
+        self.dataset = ImageDataset(source, res, self.model_cfg.in_channels, self.data_cfg)
         model_cls = self.spec.load_model_class()
         if hasattr(model_cls, "adapt_config"):
             self.model_cfg = model_cls.adapt_config(self.model_cfg, self.data_info)
@@ -126,6 +133,21 @@ class Engine:
         if cfg.compile:
             for module in self.trainer.modules.values():
                 module.compile()
+
+    def _gray_model_for(self, source) -> None:
+        """Gray data get a 1-channel model: a 3-channel one trained on gray images stored as RGB paints a
+        colour cast into its samples (issue 20). The run's config.json records the choice, so a resumed
+        run keeps it without probing again."""
+        import dataclasses
+
+        from .data import probe_gray
+
+        gray, checked = probe_gray(source)
+        if gray:
+            self.model_cfg = dataclasses.replace(self.model_cfg, in_channels=1)
+            if self.dist.main:
+                self.console.print(f"gray data ({checked} image(s) checked, all without colour): training a "
+                                   "1-channel model; pass --in-channels 3 to keep RGB", highlight=False)
 
     def _run_dir(self) -> Path:
         if self.cfg.out:
