@@ -80,7 +80,7 @@ def reference_model(args, zoo_cfg, steps: int, folder: Path):
 
 
 def points_for(args, budget: int, grid, curve) -> list[tuple[str, int]]:
-    """The (sampler, steps) pairs scored for a model trained ``budget`` steps."""
+    """The (sampler, steps) pairs scored for a model trained ``budget`` steps with ``grid``."""
     if args.sweep == "all" or budget == args.budget_list[-1]:
         return list(dict.fromkeys([*grid, curve]))
     return [curve]
@@ -89,7 +89,8 @@ def points_for(args, budget: int, grid, curve) -> list[tuple[str, int]]:
 def run(args) -> list[dict]:
     from zoo_core.hub import from_pretrained
 
-    grid, curve = parse_grid(args.grid), parse_grid(args.curve)[0]
+    grids = {"zoo defaults": parse_grid(args.grid), "diffusers recipe": parse_grid(args.ref_grid or args.grid)}
+    curve = parse_grid(args.curve)[0]
     held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
     scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, args.torch_device,
                                     seed=args.seed + 1, pixel=args.pixel_fd, held_out=held_out)
@@ -110,7 +111,7 @@ def run(args) -> list[dict]:
             sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
             matched.check_params(common.count_params(zoo.unet), common.count_params(unet))
             for side, model, train_s in sides:
-                for sampler, steps in points_for(args, budget, grid, curve):
+                for sampler, steps in points_for(args, budget, grids[side], curve):
                     t0 = time.perf_counter()
                     images = model.generate(args.n, seed=args.seed, sampler=sampler, steps=steps,
                                             batch_size=args.sample_batch).cpu()
@@ -239,6 +240,7 @@ def main(argv=None) -> None:
     p.add_argument("--batch", type=int, default=None, help=f"batch size (GPU {GPU['batch']}, CPU {CPU['batch']})")
     p.add_argument("--n", type=int, default=None, help=f"samples per score (GPU {GPU['n']}, CPU {CPU['n']})")
     p.add_argument("--grid", default=GRID, help="SAMPLER:STEPS,... items scored for each swept model")
+    p.add_argument("--ref-grid", default=None, help="--grid for the diffusers side (default: --grid)")
     p.add_argument("--curve", default="dpm++:20", help="the SAMPLER:STEPS scored at every budget")
     p.add_argument("--sweep", choices=["all", "last"], default=None,
                    help="which budgets get the whole --grid (GPU all, CPU last; the others get --curve)")

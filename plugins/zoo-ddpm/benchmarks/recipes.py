@@ -5,7 +5,8 @@ and is scored by the pixel-projection Fréchet distance to real images of the da
 benchmarks/quality_ddpm.py explains the statistic) on 50-step respaced ancestral samples. With
 ``--gray`` the data are the built-in shapes converted to gray but stored as RGB, and the table also
 gives the colour cast: the mean spread between the RGB channels of a sample pixel, in grey levels
-(0 for gray images).
+(0 for gray images). Recipes that leave ``--in-channels`` unset train a 1-channel model on gray data
+(``zoo train`` detects it), whose samples are gray by construction; the last recipe keeps RGB.
 
     python plugins/zoo-ddpm/benchmarks/recipes.py --steps 400 [--gray]
 """
@@ -29,6 +30,9 @@ RECIPES: dict[str, list[str]] = {
                            "--ema-gamma", "6.94", "--ema-decay", "0.9999"],
     "  + lr sized to the network": ["--prediction", "v", "--zero-terminal-snr", "--min-snr-gamma", "5",
                                     "--ema-gamma", "6.94", "--ema-decay", "0.9999", "--lr", "{sized}"],
+    "  the same, RGB kept on gray data (--in-channels 3)": [
+        "--prediction", "v", "--zero-terminal-snr", "--min-snr-gamma", "5", "--ema-gamma", "6.94",
+        "--ema-decay", "0.9999", "--lr", "{sized}", "--in-channels", "3"],
 }
 
 
