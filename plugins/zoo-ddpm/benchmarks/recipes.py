@@ -96,7 +96,8 @@ def main(argv=None) -> None:
                 if exc.code:
                     raise
             model = from_pretrained(out / "final", device="cpu")
-            fake = model.generate(args.n, seed=0, steps=50).expand(-1, 3, -1, -1)  # a gray model gives 1 channel
+            fake = model.generate(args.n, seed=0, sampler="ancestral", steps=50)
+            fake = fake.expand(-1, 3, -1, -1)  # a gray model gives 1 channel
             print(f"{i} {name:45s} FD {projection_fd(fake, held_out):7.2f}  cast {colour_cast(fake):6.2f}  "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
