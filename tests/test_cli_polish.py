@@ -115,7 +115,7 @@ def test_path_looking_sources_are_local_with_did_you_mean(tmp_path, monkeypatch)
     with pytest.raises(ZooError, match=r"^no such run folder runs/ddpmm; did you mean runs/ddpm\? "
                                        r"\(for the Hub repo, write hf://runs/ddpmm\)$"):
         classify("runs/ddpmm")
-    with pytest.raises(ZooError, match=r"no such run folder rnus/ddpm "):  # near-miss of runs/
+    with pytest.raises(ZooError, match=r"no such run folder rnus/ddpm; did you mean runs/ddpm\? "):  # runs/ typo
         classify("rnus/ddpm")
     with pytest.raises(ZooError, match="no such run folder ./ddpm"):
         classify("./ddpm")
