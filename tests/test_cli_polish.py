@@ -84,13 +84,36 @@ def test_info_prints_presets_as_pasteable_flags(capsys):
     assert code == 0 and "--channel-mults 1,2,2,2" in out
 
 
-def test_train_help_is_sectioned_without_empty_defaults(capsys):
-    code, out, _ = run_cli(["train", "stackgan", "--help"], capsys)
-    assert code == 0
-    for title in ("model:", "data:", "run:", "optimisation:", "logging and evaluation:", "hardware:"):
-        assert f"\n{title}\n" in out.lower(), title
-    flat = " ".join(out.split())
-    assert "[default: None]" not in flat and "[default: ]" not in flat and "[default: ()]" not in flat
+def _help_text(argv, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # the same wrapping on any terminal
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    return out
+
+
+def test_train_help_is_sectioned_without_empty_defaults(capsys, monkeypatch):
+    from zoo_core.cli import cli
+
+    short = _help_text(["train", "stackgan", "--help"], capsys, monkeypatch)
+    full = _help_text(["train", "stackgan", "--help-all"], capsys, monkeypatch)
+    headings = ("options:", "model:", "gan options:", "data:", "run:", "optimisation:", "logging and evaluation:",
+                "hardware:")
+    for text in (short, full):
+        at = [text.lower().index(f"\n{title}\n") for title in headings]
+        assert at == sorted(at), "headings out of order"
+        flat = " ".join(text.split())
+        assert "[default: None]" not in flat and "[default: ]" not in flat and "[default: ()]" not in flat
+        assert "[default: False]" not in flat and "[default: True]" not in flat  # flags say on/off
+    assert len(short.splitlines()) <= 160 and len(short.splitlines()) < 0.7 * len(full.splitlines())
+    ctx = cli.make_context("zoo", ["train", "stackgan"], resilient_parsing=True)
+    flags = {p.opts[0] for p in cli.commands["train"].get_command(ctx, "stackgan").params if p.opts[0] != "--help"}
+    described = {ln.split()[0] for ln in full.splitlines() if ln.startswith("  --")}
+    assert flags <= described  # --help-all describes every option ...
+    more = [w for ln in short.split("more: ")[1:] for w in ln.split("\n\n")[0].split()]
+    named = {ln.split()[0] for ln in short.splitlines() if ln.startswith("  --")} | set(more)
+    assert flags <= named and set(more) <= flags  # ... --help names each one, whole (no "--instance-" / "noise")
+    assert {"--z-dim", "--stage", "--c-dim", "--data", "--out", "--steps", "--lr", "--device"} <= named - set(more)
+    assert "--help-all describes the options after 'more:'" in short
 
 
 # ------------------------------------------------------------------ 3. resume with a changed architecture
