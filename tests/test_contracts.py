@@ -90,3 +90,10 @@ def test_every_name_docs_plugins_md_cites_imports():
             break
         else:
             pytest.fail(f"docs/plugins.md cites {dotted}, which does not import")
+
+
+def test_docs_plugins_md_names_every_hook_and_no_other():
+    from zoo_core.plugins import HOOKS
+
+    cited = set(re.findall(r"`(register_\w+)", DOCS.read_text()))
+    assert set(HOOKS) == cited and len(HOOKS) >= 8
