@@ -168,6 +168,12 @@ def test_sample_out_decisions_and_no_silent_overwrite(saved_gan, tmp_path, monke
     assert code == 2 and "already holds 3 of the files" in err
 
 
+def test_an_unknown_sample_option_is_named_as_typed(saved_gan, tmp_path, capsys):
+    out = str(tmp_path / "x.png")
+    code, _, err = run_cli(["sample", str(saved_gan), "-o", "foo=1", "--device", "cpu", "--out", out], capsys)
+    assert code == 2 and err.strip() == "error: dcgan.generate() does not take foo= (zoo sample -o foo=...)"
+
+
 def test_truncation_is_validated(saved_gan, capsys):
     code, _, err = run_cli(["sample", str(saved_gan), "--truncation", "0", "--device", "cpu"], capsys)
     assert code == 2 and "--truncation" in err
