@@ -242,7 +242,7 @@ def test_json_on_read_commands(capsys):
     assert code == 0 and "ddpm" in {m["name"] for m in json.loads(out)}
 
 
-def test_completion_offers_models_samplers_and_presets(monkeypatch, capsys):
+def test_completion_offers_models_samplers_and_presets(saved_gan, monkeypatch, capsys):
     def complete(words: str) -> list[str]:
         monkeypatch.setenv("COMP_WORDS", words)
         monkeypatch.setenv("COMP_CWORD", str(len(words.split(" ")) - 1))
@@ -255,7 +255,8 @@ def test_completion_offers_models_samplers_and_presets(monkeypatch, capsys):
 
     assert {"ddpm", "dcgan"} <= set(complete("zoo train d"))
     assert set(complete("zoo info st")) == {"stackgan"}
-    assert set(complete("zoo sample x --sampler d")) == {"ddim", "dpm++"}
+    assert set(complete("zoo sample x --sampler d")) == {"ddim", "dpm++"}  # x: no such folder, every sampler
+    assert complete(f"zoo sample {saved_gan} --sampler ") == ["latent"]  # a local model: its own
     from zoo_iddpm.config import IDDPMConfig
 
     assert set(complete("zoo train iddpm --preset ")) == set(IDDPMConfig.PRESETS)
