@@ -67,6 +67,13 @@ def test_print_config_toml_reads_back_to_the_same_configs(toy_spec, tmp_path, ca
     assert tomllib.loads(out)["model"]["width"] == 16
 
 
+def test_a_binary_config_file_is_one_line(toy_spec, tmp_path, capsys):
+    (tmp_path / "c.toml").write_bytes(b"\x7fELF\xd0\xff" * 10)
+    code, _, err = run_cli(["train", "toy", "--config", str(tmp_path / "c.toml"), "--print-config"], capsys)
+    assert code == 2 and err.startswith(f"error: config file {tmp_path / 'c.toml'} is not valid TOML")
+    assert "Traceback" not in err
+
+
 def test_optional_options_accept_none_and_check_the_rest(toy_spec, capsys):
     code, out, _ = run_cli(["train", "toy", "--grad-clip", "0.5", "--grad-clip", "none", "--print-config"], capsys)
     assert code == 0 and tomllib.loads(out)["train"]["grad_clip"] == "none"
@@ -240,6 +247,17 @@ def test_json_on_read_commands(capsys):
     assert code == 0 and {"zoo-ddpm", "zoo-core"} <= {p["distribution"] for p in json.loads(out)["plugins"]}
     code, out, _ = run_cli(["list", "--json"], capsys)
     assert code == 0 and "ddpm" in {m["name"] for m in json.loads(out)}
+
+
+def test_mistyped_flags_and_missing_arguments_are_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # one line however long: not wrapped
+    for argv, needle in ((["train", "dcgan", "--stpes", "3"], "no such option '--stpes'"),
+                         (["sample"], "missing argument 'SRC'"),
+                         (["train", "dcgan", "--lr-schedule", "linear", "--print-config"], "'linear' is not one of"),
+                         (["info", "dcgan", "--jsn"], "no such option '--jsn'")):
+        code, out, err = run_cli(argv, capsys)
+        assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and needle in err, err
+        assert f"See `zoo {argv[0]}" in err and "Usage:" not in err
 
 
 def test_completion_offers_models_samplers_and_presets(saved_gan, monkeypatch, capsys):

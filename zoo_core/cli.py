@@ -192,6 +192,13 @@ def _add_plugin_commands() -> list[str]:
 COMMAND_CLASHES: list[str] = []  # filled by main(); shown by `zoo plugins`
 
 
+def _error_line(text: str, code: int) -> None:
+    from rich.markup import escape  # the message holds text from files, the Hub and the user
+
+    _console(stderr=True).print(f"[red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
     from .commands import warnings_as_lines
@@ -201,12 +208,13 @@ def main(argv: list[str] | None = None) -> None:
             COMMAND_CLASHES[:] = _add_plugin_commands()
             cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:
-        from rich.markup import escape  # the message holds text from files, the Hub and the user
-
-        _console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _error_line(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.UsageError as exc:  # click's own four lines (usage, try, blank, Error:) made one
+        text = exc.format_message()
+        where = f" See `{exc.ctx.command_path} --help`." if exc.ctx else ""
+        _error_line(text[:1].lower() + text[1:] + where, exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
