@@ -123,6 +123,14 @@ def test_train_help_is_sectioned_without_empty_defaults(capsys, monkeypatch):
     assert "--help-all describes the options after 'more:'" in short
 
 
+def test_top_level_help_gives_each_command_its_whole_first_sentence(capsys, monkeypatch):
+    out = _help_text(["--help"], capsys, monkeypatch)
+    listed = out.split("Commands:\n", 1)[1]
+    assert {"convert", "eval", "info", "list", "sample", "train"} <= {ln.split()[0] for ln in listed.splitlines()
+                                                                      if ln.startswith("  ") and not ln.startswith("   ")}
+    assert "..." not in listed and "Hub repo id) into a zoo saved model in --out." in " ".join(listed.split())
+
+
 # ------------------------------------------------------------------ 3. resume with a changed architecture
 def test_resume_with_a_changed_architecture_option_is_one_line(toy_spec, image_dir, tmp_path, capsys):
     run = tmp_path / "run"

@@ -82,7 +82,20 @@ class TrainGroup(click.Group):
 
 
 # ------------------------------------------------------------------ group
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class ZooGroup(click.Group):
+    """``zoo --help`` lists each command with its whole first sentence, wrapped: click cuts it at the
+    terminal's width with "...", which left "Convert SRC (a published checkpoint: file, folder or Hub repo...".
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="zoo-core", prog_name="zoo")
 def cli() -> None:
     """zoo: train, sample, evaluate and share generative models."""
