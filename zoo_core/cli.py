@@ -66,9 +66,9 @@ def _train_command(spec) -> click.Command:
 #: ``zoo train NAME --help``: the headings in order; the model's own options are always described,
 #: of the options every model (or every GAN) shares only these, the rest are named (``--help-all``).
 HELP_ORDER = ("model", "GAN options", "data", "run", "optimisation", "logging and evaluation", "hardware")
-HELP_BRIEF = frozenset({"z_dim", "loss", "lr_g", "lr_d", "data", "flip", "labels", "out", "init", "resume", "steps", "seed",
-                        "batch_size", "grad_accum", "lr", "grad_clip", "ema", "sample_every", "checkpoint_every",
-                        "eval_every", "logger", "device", "precision"})
+HELP_BRIEF = frozenset({"z_dim", "loss", "lr_g", "lr_d", "data", "flip", "labels", "out", "init", "resume", "steps",
+                        "seed", "batch_size", "grad_accum", "lr", "grad_clip", "ema", "sample_every",
+                        "checkpoint_every", "eval_every", "logger", "device", "precision"})
 
 
 class TrainGroup(click.Group):
