@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,35 @@ def check_state(expected: Mapping[str, tuple], got: Mapping[str, tuple], source:
         if tuple(expected[name]) != tuple(got[name]):
             raise ZooError(f"the weights of {source} do not fit the converted architecture: {name} has shape "
                            f"{tuple(got[name])}, expected {tuple(expected[name])}")
+
+
+def seeded_state_dict(shapes: Mapping[str, Sequence[int]], seed: int = 0, std: float = 0.1,
+                      bias_std: float | None = None) -> dict[str, Any]:
+    """Deterministic stand-in weights for a state dict of ``shapes``: what golden-file tests load.
+
+    A golden file stores only key shapes and outputs; the script that ran the original code and the
+    test that checks zoo against it both rebuild the same weights here, so none are stored and the
+    two cannot drift apart. Tensors are drawn in sorted key order from one CPU
+    ``torch.Generator().manual_seed(seed)``: floats N(0, std^2), names ending in ``bias`` N(0, bias_std^2)
+    when ``bias_std`` is given. Batch-norm buffers stay meaningful: ``running_var`` is U(0.5, 1.5) from
+    the same generator (a variance must be positive) and ``num_batches_tracked`` is 0 (it draws nothing).
+    """
+    import torch
+
+    if not std > 0 or (bias_std is not None and not bias_std > 0):
+        raise ZooError(f"seeded_state_dict needs std > 0 and bias_std > 0 (or None), got {std} and {bias_std}")
+    g = torch.Generator().manual_seed(seed)
+    out: dict[str, Any] = {}
+    for key in sorted(shapes):
+        shape = tuple(int(n) for n in shapes[key])
+        if key.endswith("num_batches_tracked"):
+            out[key] = torch.tensor(0)
+        elif key.endswith("running_var"):
+            out[key] = torch.rand(shape, generator=g) + 0.5
+        else:
+            scale = bias_std if bias_std is not None and key.endswith("bias") else std
+            out[key] = torch.randn(shape, generator=g) * scale
+    return out
 
 
 def write_model(model, out: Path, card: dict[str, Any] | None = None) -> Path:

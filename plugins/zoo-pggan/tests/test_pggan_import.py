@@ -1,6 +1,6 @@
 """pytorch_GAN_zoo PGAN checkpoints convert exactly, checked against a golden file made by the original code.
 
-tests/data/README.md says how it was made; ``fill`` regenerates its weights from the recorded shapes.
+tests/data/README.md says how it was made; ``fill`` (``zoo_core.importing.seeded_state_dict``) regenerates its weights from the recorded shapes.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,14 @@ from safetensors.torch import load_file
 from zoo_core import from_pretrained
 from zoo_core.convert import convert, detect
 from zoo_core.errors import ZooError
+from zoo_core.importing import seeded_state_dict
 
 DATA = Path(__file__).parent / "data"
 RECORD = json.loads((DATA / "pgan_tiny.json").read_text())
 GOLDEN = load_file(DATA / "pgan_tiny.safetensors")
 
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """The generator's weights: N(0, 1) per tensor (biases N(0, 0.1^2)), drawn in sorted key order."""
-    g = torch.Generator().manual_seed(seed)
-    return {k: torch.randn(tuple(shapes[k]), generator=g) * (0.1 if k.endswith("bias") else 1.0)
-            for k in sorted(shapes)}
+fill = partial(seeded_state_dict, std=1.0, bias_std=0.1)  # make_golden.py's weights: N(0, 1), biases N(0, 0.1^2)
 
 
 def _hub_checkpoint(path: Path, avg: dict, raw: dict, monkeypatch) -> None:

@@ -2,14 +2,16 @@
 
 usage: python make_golden.py PYTORCH_GAN_ZOO_CHECKOUT OUT_DIR
 
-Builds the original ``GNet`` (4x4 -> 8x8 -> 16x16, latent 16, widths 32, 32, 16, pixel norm and
-equalized learning rate as the hub models use), fills every tensor by the rule in ``fill`` (the test
-regenerates the same weights, so none are stored) and records its output for fixed latents, fully
-grown (alpha 0) and mid-fade (alpha 0.3, their convention: the weight of the upsampled older output).
+Builds the original ``GNet`` (4x4 -> 8x8 -> 16x16, latent 16, widths 32, 32, 16, pixel norm and equalized
+learning rate as the hub models use), fills every tensor by the rule in ``fill``
+(zoo_core.importing.seeded_state_dict: the test regenerates the same weights, so none are stored) and
+records its output for fixed latents, fully grown (alpha 0) and mid-fade (alpha 0.3, their convention:
+the weight of the upsampled older output).
 """
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -17,11 +19,11 @@ import torch
 sys.path.insert(0, sys.argv[1])
 from models.networks.progressive_conv_net import GNet  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
+from zoo_core.importing import seeded_state_dict  # noqa: E402
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """Deterministic weights: N(0, 1) per tensor (biases N(0, 0.1^2)), drawn in sorted key order."""
-    g = torch.Generator().manual_seed(seed)
-    return {k: torch.randn(shapes[k], generator=g) * (0.1 if k.endswith("bias") else 1.0) for k in sorted(shapes)}
+
+fill = partial(seeded_state_dict, std=1.0, bias_std=0.1)  # N(0, 1) per tensor, biases N(0, 0.1^2)
 
 
 def main(out: Path) -> None:
