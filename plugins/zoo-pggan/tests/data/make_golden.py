@@ -18,12 +18,37 @@ import torch
 
 sys.path.insert(0, sys.argv[1])
 from models.networks.progressive_conv_net import GNet  # noqa: E402
+from models.trainer.standard_configurations.pgan_config import _C as PGAN_CONFIG  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
 from zoo_core.importing import seeded_state_dict  # noqa: E402
 
 
 fill = partial(seeded_state_dict, std=1.0, bias_std=0.1)  # N(0, 1) per tensor, biases N(0, 0.1^2)
+
+# The hub releases: file name -> (last scale s: 4 * 2**s px, AC-GAN class inputs). Their datasets.py recipes
+# (config_<dataset>.json) override no architecture field, so pgan_config.py's defaults apply; DTD's recipe
+# (imagefolderDataset, weightConditionG/D 1) makes an AC-GAN over DTD's 47 texture classes.
+RELEASES = {"celebaHQ_s6_i80000-6196db68": (6, 0), "celebaHQ16_december_s7_i96000-9c72988c": (7, 0),
+            "testDTD_s5_i96000-04efa39f": (5, 47), "celebaCropped_s5_i83000-2b0acc76": (5, 0)}
+
+
+def release_keys() -> dict:
+    """Each release's generator as ProgressiveGAN.getNetG builds it from the documented config (meta device)."""
+    keys = {}
+    for name, (scale, classes) in RELEASES.items():
+        depths = PGAN_CONFIG.depthScales[:scale + 1]
+        config = {"depthScales": depths, "dimLatentVector": PGAN_CONFIG.dimLatentVector, "categoryVectorDim": classes,
+                  "perChannelNormalization": PGAN_CONFIG.perChannelNormalization, "equalizedlR": True,
+                  "leakyness": PGAN_CONFIG.leakyness, "lossMode": PGAN_CONFIG.lossMode, "dimOutput": PGAN_CONFIG.dimOutput}
+        with torch.device("meta"):
+            net = GNet(PGAN_CONFIG.dimLatentVector + classes, depths[0], leakyReluLeak=PGAN_CONFIG.leakyness,
+                       normalization=PGAN_CONFIG.perChannelNormalization, dimOutput=PGAN_CONFIG.dimOutput,
+                       equalizedlR=True)
+            for depth in depths[1:]:
+                net.addScale(depth)
+        keys[name] = {"config": config, "shapes": {k: list(v.shape) for k, v in net.state_dict().items()}}
+    return keys
 
 
 def main(out: Path) -> None:
@@ -41,6 +66,7 @@ def main(out: Path) -> None:
         net.setNewAlpha(0.3)
         fading = net(z)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "pgan_release_keys.json").write_text(json.dumps(release_keys(), indent=0, sort_keys=True) + "\n")
     (out / "pgan_tiny.json").write_text(json.dumps({"shapes": shapes, "latent": 16}, indent=0, sort_keys=True) + "\n")
     save_file({"z": z, "grown": grown, "fading_0.3": fading}, str(out / "pgan_tiny.safetensors"))
 
