@@ -96,6 +96,16 @@ def entry_state(obj: Any, path: Path, keys: tuple[str, ...], marker: str, what: 
     return obj
 
 
+def stub_config(obj: Any, key: str = "config") -> dict[str, Any]:
+    """The attributes of the inert stand-in a checkpoint dict pickles under ``key`` (``{}`` when there is none).
+
+    Formats such as pytorch_GAN_zoo's pickle their training config object beside the weights; it says
+    what shapes cannot (activations, class inputs, a mid-fade blend), so importers check it.
+    """
+    config = obj.get(key) if isinstance(obj, dict) else None
+    return dict(vars(config)) if config is not None and hasattr(config, "__dict__") else {}
+
+
 def _load_pickle(path: Path) -> Any:
     import torch
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import entry_state, load_checked, read_checkpoint, write_model
+from zoo_core.importing import entry_state, load_checked, read_checkpoint, stub_config, write_model
 
 from .catalogue import RELEASES
 
@@ -47,12 +47,6 @@ def detect(path: Path) -> bool:
 def generator_state(obj: Any, path: Path) -> dict[str, Any]:
     """The averaged (else the raw) generator's state dict in a hub checkpoint, or a bare one."""
     return entry_state(obj, path, ("avgG", "netG"), "formatLayer.module.weight", "a pytorch_GAN_zoo PGAN checkpoint")
-
-
-def training_config(obj: Any) -> dict[str, Any]:
-    """The attributes of a hub checkpoint's pickled ``BaseConfig`` (an inert stand-in), or {} without one."""
-    config = obj.get("config") if isinstance(obj, dict) else None
-    return dict(vars(config)) if hasattr(config, "__dict__") else {}
 
 
 def check_training_config(config: dict[str, Any], state: dict[str, Any], path: Path) -> float:
@@ -136,7 +130,7 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
         raise ZooError(f"{path} is not a file (expected a pytorch_GAN_zoo PGAN .pth checkpoint)")
     obj = read_checkpoint(path, STUBS)
     state = generator_state(obj, path)
-    their_alpha = check_training_config(training_config(obj), state, path)
+    their_alpha = check_training_config(stub_config(obj), state, path)
     cfg = build(PGGANConfig, zoo_config(state, options), source=f"the PGAN generator in {path.name}")
     with torch.device("meta"):
         constants = PGGAN(cfg)
