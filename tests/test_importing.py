@@ -42,3 +42,27 @@ def test_bias_std_scales_biases_only_and_seeds_differ():
 def test_non_positive_scales_are_one_line_errors(kw):
     with pytest.raises(ZooError, match="needs std > 0 and bias_std > 0"):
         seeded_state_dict(SHAPES, **kw)
+
+
+def test_release_names_and_missing_files(tmp_path):
+    from zoo_core.importing import checkpoint_file, is_release
+
+    (tmp_path / "known.pth").write_bytes(b"x")
+    (tmp_path / "known.bin").write_bytes(b"x")
+    assert is_release(tmp_path / "known.pth", {"known": 1}) and not is_release(tmp_path / "known.bin", {"known": 1})
+    assert not is_release(tmp_path / "other.pth", {"other": 1})  # a name alone is not a file
+    assert checkpoint_file(str(tmp_path / "known.pth"), "a checkpoint") == tmp_path / "known.pth"
+    with pytest.raises(ZooError, match=r"missing.pth is not a file \(expected a PGAN .pth checkpoint\)"):
+        checkpoint_file(tmp_path / "missing.pth", "a PGAN .pth checkpoint")
+
+
+def test_stub_config_reads_attributes_only():
+    from zoo_core.importing import stub_config
+
+    class Stub:
+        pass
+
+    stub = Stub()
+    stub.alpha = 0.5
+    assert stub_config({"config": stub, "netG": {}}) == {"alpha": 0.5}
+    assert stub_config({"netG": {}}) == {} and stub_config({"config": None}) == {} and stub_config([1]) == {}

@@ -140,6 +140,20 @@ def _state_dict_of(obj: Any, path: Path) -> dict[str, Any]:
     return obj
 
 
+def checkpoint_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path when it is a file, else a one-line ZooError naming ``what`` was expected there."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZooError(f"{path} is not a file (expected {what})")
+    return path
+
+
+def is_release(path: str | Path, names: Mapping[str, Any], suffixes: tuple[str, ...] = (".pth", ".pt")) -> bool:
+    """Whether ``path`` is a file whose stem is one of a format's released ``names`` (detection by name only)."""
+    path = Path(path)
+    return path.is_file() and path.suffix in suffixes and path.stem in names
+
+
 def first_file(folder: Path, names: tuple[str, ...]) -> Path | None:
     """The first of ``names`` that exists in ``folder`` (safetensors names should come first)."""
     return next((folder / n for n in names if (folder / n).is_file()), None)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import entry_state, load_checked, read_checkpoint, stub_config, write_model
+from zoo_core.importing import (checkpoint_file, entry_state, is_release, load_checked, read_checkpoint, stub_config,
+                                write_model)
 
 STUBS = ("models.utils.config.BaseConfig",)
 RELEASES = {"DCGAN_fashionGen-1d67302": (64, "FashionGen")}
@@ -32,8 +33,7 @@ TANH_LOSSES = ("DCGAN", "MSE")  # their losses whose generationActivation is tan
 
 def detect(path: Path) -> bool:
     """The released DCGAN file, recognised by its name."""
-    path = Path(path)
-    return path.is_file() and path.suffix in (".pth", ".pt") and path.stem in RELEASES
+    return is_release(path, RELEASES)
 
 
 def class_inputs(config: dict[str, Any], path: Path) -> int:
@@ -98,9 +98,7 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     """Write the zoo ``dcgan`` saved model of the DCGAN checkpoint ``path`` into ``out``."""
     if options:
         raise ZooError(f"the pytorch_GAN_zoo DCGAN importer takes no options (got {', '.join(options)})")
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"{path} is not a file (expected a pytorch_GAN_zoo DCGAN .pth checkpoint)")
+    path = checkpoint_file(path, "a pytorch_GAN_zoo DCGAN .pth checkpoint")
     obj = read_checkpoint(path, STUBS)
     state = entry_state(obj, path, ("avgG", "netG"), "main.outlayer.weight", "a pytorch_GAN_zoo DCGAN checkpoint")
     return write_model(generator(state, class_inputs(stub_config(obj), path), path.name), out)

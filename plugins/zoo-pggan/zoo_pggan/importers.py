@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import entry_state, load_checked, read_checkpoint, stub_config, write_model
+from zoo_core.importing import (checkpoint_file, entry_state, is_release, load_checked, read_checkpoint, stub_config,
+                                write_model)
 
 from .catalogue import RELEASES
 
@@ -40,8 +41,7 @@ LAYER = re.compile(r"^(formatLayer|groupScale0\.0|scaleLayers\.(\d+)\.([01])|toR
 
 def detect(path: Path) -> bool:
     """One of the released PGAN files, recognised by its name."""
-    path = Path(path)
-    return path.is_file() and path.suffix in (".pth", ".pt") and path.stem in RELEASES
+    return is_release(path, RELEASES)
 
 
 def generator_state(obj: Any, path: Path) -> dict[str, Any]:
@@ -125,9 +125,7 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     from .config import PGGANConfig
     from .model import PGGAN
 
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"{path} is not a file (expected a pytorch_GAN_zoo PGAN .pth checkpoint)")
+    path = checkpoint_file(path, "a pytorch_GAN_zoo PGAN .pth checkpoint")
     obj = read_checkpoint(path, STUBS)
     state = generator_state(obj, path)
     their_alpha = check_training_config(stub_config(obj), state, path)
