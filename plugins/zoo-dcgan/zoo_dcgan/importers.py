@@ -9,7 +9,7 @@ shape (latent size, base width, depth) is read from the weights; zoo's output bi
 The config says what the weights cannot: an AC-GAN generator (their ``categoryVectorDim``) takes one-hot
 class values after the noise, which is zoo's ``class_cond`` input exactly when there is one attribute;
 one-hot codes of several attributes, or a loss without the tanh output, are refused with the reason.
-The FashionGen release is documented with a 120-value input (torch.hub's page) where pgan_config's
+The FashionGen release is documented with a 120-value input (torch.hub's page) where dcgan_config.py's
 DCGAN default is 100 noise values, and its recipe conditions on several FashionGen attributes.
 """
 
@@ -24,9 +24,9 @@ from zoo_core.errors import ZooError
 from zoo_core.importing import (checkpoint_file, entry_state, is_release, load_checked, read_checkpoint, stub_config,
                                 write_model)
 
+from .catalogue import RELEASES
+
 STUBS = ("models.utils.config.BaseConfig",)
-RELEASES = {"DCGAN_fashionGen-1d67302": (64, "FashionGen")}
-URL = "https://dl.fbaipublicfiles.com/gan_zoo/{}.pth"
 MAIN = re.compile(r"^main\.(batchNorm|convTranspose)(\d+)\.(.+)$")
 TANH_LOSSES = ("DCGAN", "MSE")  # their losses whose generationActivation is tanh, as zoo's generator has
 
