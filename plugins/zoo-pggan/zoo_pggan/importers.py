@@ -67,7 +67,8 @@ def check_training_config(config: dict[str, Any], state: dict[str, Any], path: P
         raise ZooError(f"{path.name}'s generator was trained with {', '.join(why)}; zoo pggan computes only "
                        f"{', '.join(f'{k}={v!r}' for k, v in EXACT.items())} and no output activation")
     if "depthScale0" in config and "depthOtherScales" in config:  # ProgressiveGAN always records both
-        depths = [config["depthScale0"], *config["depthOtherScales"]]
+        others = config["depthOtherScales"]
+        depths = [config["depthScale0"], *others] if isinstance(others, (list, tuple)) else [config["depthScale0"], others]
         widths = zoo_config(state, {})["level_channels"]
         if list(widths) != depths:
             raise ZooError(f"{path.name} is inconsistent: its config lists widths {depths}, its weights have "

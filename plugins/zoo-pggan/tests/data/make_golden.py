@@ -10,6 +10,7 @@ the weight of the upsampled older output).
 """
 
 import json
+import re
 import sys
 from functools import partial
 from pathlib import Path
@@ -26,17 +27,19 @@ from zoo_core.importing import seeded_state_dict  # noqa: E402
 
 fill = partial(seeded_state_dict, std=1.0, bias_std=0.1)  # N(0, 1) per tensor, biases N(0, 0.1^2)
 
-# The hub releases: file name -> (last scale s: 4 * 2**s px, AC-GAN class inputs). Their datasets.py recipes
-# (config_<dataset>.json) override no architecture field, so pgan_config.py's defaults apply; DTD's recipe
-# (imagefolderDataset, weightConditionG/D 1) makes an AC-GAN over DTD's 47 texture classes.
-RELEASES = {"celebaHQ_s6_i80000-6196db68": (6, 0), "celebaHQ16_december_s7_i96000-9c72988c": (7, 0),
-            "testDTD_s5_i96000-04efa39f": (5, 47), "celebaCropped_s5_i83000-2b0acc76": (5, 0)}
+# The files hubconf.py downloads; "_s<s>_" in a name is the scale it was saved at (4 * 2**s px). Their
+# datasets.py recipes (config_<dataset>.json) override no architecture field, so pgan_config.py's defaults
+# apply; DTD's recipe (imagefolderDataset, weightConditionG/D 1) makes an AC-GAN over DTD's 47 classes.
+HUB_FILES = ("celebaHQ_s6_i80000-6196db68", "celebaHQ16_december_s7_i96000-9c72988c", "testDTD_s5_i96000-04efa39f",
+             "celebaCropped_s5_i83000-2b0acc76")
+AC_GAN_CLASSES = {"testDTD_s5_i96000-04efa39f": 47}
 
 
 def release_keys() -> dict:
     """Each release's generator as ProgressiveGAN.getNetG builds it from the documented config (meta device)."""
     keys = {}
-    for name, (scale, classes) in RELEASES.items():
+    for name in HUB_FILES:
+        scale, classes = int(re.search(r"_s(\d+)_", name).group(1)), AC_GAN_CLASSES.get(name, 0)
         depths = PGAN_CONFIG.depthScales[:scale + 1]
         config = {"depthScales": depths, "dimLatentVector": PGAN_CONFIG.dimLatentVector, "categoryVectorDim": classes,
                   "perChannelNormalization": PGAN_CONFIG.perChannelNormalization, "equalizedlR": True,
