@@ -4,6 +4,9 @@ A checkpoint is a folder ``checkpoints/step_00001234/`` holding ``tensors.safete
 EMA weights, optimizer state) and ``state.json`` (step, RNG states, data position, schedule,
 scaler, the trainer's own state, and a SHA-256 of the tensor file). ``state.json`` is written
 last, so a folder without a valid one is incomplete and skipped.
+
+This module is the format of one checkpoint folder; a run's checkpoints are reached through
+:class:`zoo_core.runs.Run`, and what the engine puts in them is :mod:`zoo_core.train_state`.
 """
 
 from __future__ import annotations
@@ -86,9 +89,15 @@ def remove_stale_temps(out: Path) -> list[Path]:
     for parent in (out, out / "checkpoints"):
         if parent.is_dir():
             for p in parent.iterdir():
-                if p.name.startswith(".tmp-") and p.is_dir() and not p.is_symlink():
+                if not p.name.startswith(".tmp-") or p.is_symlink():
+                    continue
+                if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)
-                    removed.append(p)
+                elif p.is_file():  # a config.json being replaced
+                    p.unlink(missing_ok=True)
+                else:
+                    continue
+                removed.append(p)
     return removed
 
 
@@ -108,12 +117,20 @@ def save(root: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], 
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-    for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+    prune(root, keep)
     return final
 
 
+def prune(root: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` checkpoints under ``root`` (``keep`` < 1 deletes none)."""
+    old = list_checkpoints(root)[:-keep] if keep > 0 else []
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
+
+
 def list_checkpoints(root: Path) -> list[Path]:
+    """The ``step_N`` folders under ``root``, oldest first."""
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
