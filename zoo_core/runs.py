@@ -140,11 +140,18 @@ class Run(os.PathLike):
 
     # ---------------------------------------------------------- metrics.jsonl
     def append_metrics(self, record: dict[str, Any]) -> None:
-        """Append one record as a strict JSON line (non-finite numbers become null, flagged)."""
+        """Append one record as a strict JSON line (non-finite numbers become null, flagged).
+
+        After a killed run the file may end in a torn line: the record then starts on a new line, so that
+        it is not glued to the fragment and lost with it.
+        """
         from .loggers import jsonl
 
         self.path.mkdir(parents=True, exist_ok=True)
-        jsonl.append(self.path / self.METRICS, record)
+        with open(self.path / self.METRICS, "a+b") as f:
+            end = f.seek(0, os.SEEK_END)
+            torn = end > 0 and f.seek(end - 1) >= 0 and f.read(1) != b"\n"
+            f.write((("\n" if torn else "") + jsonl.dumps(record) + "\n").encode())
 
     def metrics(self) -> list[dict[str, Any]]:
         """Every record of metrics.jsonl in order ([] before the first); a torn last line is skipped."""
