@@ -129,6 +129,11 @@ def prune(root: Path, keep: int) -> list[Path]:
     return old
 
 
+def step_of(path: Path) -> int:
+    """The step of a checkpoint folder, from its name (``step_00001234`` -> 1234)."""
+    return int(path.name[len(PREFIX):])
+
+
 def list_checkpoints(root: Path) -> list[Path]:
     """The ``step_N`` folders under ``root``, oldest first."""
     if not root.is_dir():

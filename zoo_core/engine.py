@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
-import signal
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -27,6 +24,7 @@ from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
 from .observer import RunObserver
 from .protocols import check_model_config
+from .rng import seed_all
 from .runs import Run, default_path
 from .schedules import lr_factor
 from .train_config import TrainConfig, resolve_lr
@@ -60,12 +58,11 @@ class Engine:
 
         ``out`` is the run folder checkpoints would go to (default: ``--out`` or ``runs/<model>-<time>``).
         """
-        import numpy as np
         import torch
 
         cfg = self.cfg
         if getattr(self, "run", None) is None or out is not None:
-            self.run = LoopState(Run(out if out is not None else self.cfg.out or default_path(self.spec.name)))
+            self.run = self._fresh_state(out)
         self.batches = None
         self.device = pick_device(cfg.device)
         self.dtype = pick_dtype(cfg.precision, self.device)
@@ -78,9 +75,7 @@ class Engine:
         if cfg.batch_size % denom:
             raise ZooError(f"--batch-size {cfg.batch_size} must be divisible by --grad-accum x processes = {denom}")
         self.micro = cfg.batch_size // denom
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed % 2**32)
-        torch.manual_seed(cfg.seed)
+        seed_all(cfg.seed)
 
         check_model_config(self.model_cfg, self.spec.name)
         res, channels = self.model_cfg.res, self.model_cfg.in_channels
@@ -98,7 +93,7 @@ class Engine:
         self.trainer = self.spec.load_trainer_class()(self.model, self.model_cfg, self.data_info, cfg, self.device)
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # different noise per rank, same init above
         if self.dist.world > 1:
-            self._broadcast(params=True)
+            distributed_mod.broadcast_modules(self.trainer.modules.values(), params=True)
         for opt in self.trainer.optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -111,13 +106,9 @@ class Engine:
             for module in self.trainer.modules.values():
                 module.compile()
 
-    def _broadcast(self, params: bool = False) -> None:
-        import torch.distributed as dist
-
-        for module in self.trainer.modules.values():
-            tensors = list(module.buffers()) + (list(module.parameters()) if params else [])
-            for t in tensors:
-                dist.broadcast(t.data, src=0)
+    def _fresh_state(self, out: str | Path | None = None) -> LoopState:
+        """Step 0 in the run folder ``out``, else ``--out``, else ``runs/<model>-<time>``."""
+        return LoopState(Run(out if out is not None else self.cfg.out or default_path(self.spec.name)))
 
     # ----------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> Path | None:
@@ -172,12 +163,7 @@ class Engine:
             for k, v in parts.items():
                 logs[k] += float(v) / self.cfg.grad_accum
         if self.dist.world > 1:
-            import torch.distributed as dist
-
-            grads = [p.grad for p in params if p.grad is not None]
-            for g in grads:
-                dist.all_reduce(g)
-                g.div_(self.dist.world)
+            distributed_mod.average_gradients(params, self.dist.world)
         scaler.unscale_(opt)
         clip = self.cfg.grad_clip if self.cfg.grad_clip else float("inf")
         with_grad = [p for p in params if p.grad is not None]
@@ -226,7 +212,7 @@ class Engine:
                 for k, v in logs.items():
                     self.run.logs[k].append(v)
         if self.dist.world > 1:
-            self._broadcast()
+            distributed_mod.broadcast_modules(self.trainer.modules.values())
         if ok and self.ema:
             self.ema.update(self.model)
         self.run.logs["lr"].append(factor * self.cfg.lr)
@@ -320,21 +306,9 @@ class Engine:
         self.last_eval = results  # the model card reports the latest numbers
         return results
 
-    def _install_signals(self):
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-
-        def handler(signum, frame):
-            if self.run.stop:  # second Ctrl-C: give up at once
-                raise KeyboardInterrupt
-            self.run.stop = True
-            self.console.print("[yellow]stopping: finishing this step and writing a checkpoint...[/]")
-
-        return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-
     def run_training(self) -> Run:
         """Train into the run folder (continuing its newest checkpoint, if any) and return it."""
-        self.run = LoopState(Run(self.cfg.out or default_path(self.spec.name)))
+        self.run = self._fresh_state()
         folder = self.run.folder
         folder.check_continues(self.spec.name, resume=self.cfg.resume and not distributed_mod.restart_count())
         if os.environ.get("RANK", "0") == "0":  # one writer per run folder; unwritable --out fails before the build
@@ -353,13 +327,11 @@ class Engine:
                 folder.write_config(self.spec, self.model_cfg, self.cfg, self.data_cfg)
             self.observer.start()
             self.batches = self._loader()
-            previous = self._install_signals()
-            try:
-                self._loop()
-            finally:
-                self.observer.close()
-                for s, h in previous.items():
-                    signal.signal(s, h)
+            with train_state.stop_on_signals(self.run, self.console):
+                try:
+                    self._loop()
+                finally:
+                    self.observer.close()
             if self.dist.world > 1:
                 import torch.distributed as dist
 

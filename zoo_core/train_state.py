@@ -10,7 +10,11 @@ Where the checkpoint lives is :class:`zoo_core.runs.Run`'s business, its file fo
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +51,31 @@ class LoopState:
     def out(self) -> Path:
         """The run folder's path."""
         return self.folder.path
+
+
+@contextmanager
+def stop_on_signals(state: LoopState, console: Any) -> Iterator[None]:
+    """While inside, Ctrl-C or SIGTERM sets ``state.stop``: the loop finishes the step, writes a checkpoint
+    and ends with status 0 (a batch scheduler's SIGTERM loses nothing); a second Ctrl-C stops at once.
+
+    Only the main thread may install signal handlers; elsewhere (a notebook's worker thread) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if state.stop:  # second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        state.stop = True
+        console.print("[yellow]stopping: finishing this step and writing a checkpoint...[/]")
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def capture(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]] | None:
