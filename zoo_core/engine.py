@@ -286,23 +286,14 @@ class Engine:
         """Periodic evaluation of the sampling (EMA) model; the real statistics are computed once."""
         if not self.dist.main:
             return None
-        if getattr(self, "_evaluator", None) is None:
-            from .metrics import Evaluator
+        if getattr(self, "_periodic", None) is None:
+            from .metrics.periodic import PeriodicEval
 
-            self._evaluator = Evaluator(self.cfg.eval_metrics, extractor=self.cfg.eval_extractor, data=self.data_cfg,
-                                        n_real=self.cfg.eval_n, device=self.device, seed=self.cfg.seed)
-        from .metrics.periodic import eval_sampling, eval_summary
-
-        model = self.ema.model if self.ema else self.model
-        model.eval()
-        sampling, started = eval_sampling(self.trainer, self.cfg), time.perf_counter()
-        results = self._evaluator(model, n=self.cfg.eval_n, gen_kwargs=sampling)["metrics"]
-        model.train()
-        record = {"step": self.run.step, "time": round(time.time(), 3), "eval": results, **sampling}
+            self._periodic = PeriodicEval(self.cfg, self.data_cfg, self.trainer, self.device)
+        results, record, line = self._periodic(self.ema.model if self.ema else self.model, self.run.step)
         self.run.folder.append_metrics(record)
         self.observer.evaluation(self.run.step, results)
-        self.console.print(eval_summary(self.run.step, results, self.cfg.eval_n, sampling,
-                                        time.perf_counter() - started), highlight=False)
+        self.console.print(line, highlight=False)
         self.last_eval = results  # the model card reports the latest numbers
         return results
 
