@@ -184,3 +184,13 @@ def test_engine_returns_the_run_and_writes_through_it(toy_spec, image_dir, tmp_p
     assert run.model_name() == "toy" and run.finished
     model = zoo_core.from_pretrained(run, device="cpu")  # a Run is accepted wherever a run folder is
     assert model.generate(2, seed=0).shape == (2, 3, 8, 8)
+
+
+def test_an_unfinished_run_is_named_as_such_by_from_pretrained(toy_spec, tmp_path):
+    run = Run(tmp_path / "r")
+    run.write_config(toy_spec, toy_spec.load_config_class()(), TrainConfig(), DataConfig())
+    with pytest.raises(ZooError, match="is a training run that has not finished .no final/.: resume it"):
+        zoo_core.from_pretrained(run, device="cpu")
+    (run / "config.json").write_text("{torn")
+    with pytest.raises(ZooError, match="config.json is missing or not valid JSON"):  # the damage is named
+        zoo_core.from_pretrained(run, device="cpu")

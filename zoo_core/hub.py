@@ -115,10 +115,11 @@ def pickle_error(where: str, names: list[str]) -> ZooError | None:
 
 def _local(path: Path) -> Path:
     """The saved-model folder of a local folder: itself, or a run folder's ``final/``."""
+    run = Run(path)
     if is_saved_model(path):
         return path
-    if is_saved_model(Run(path).final):
-        return Run(path).final
+    if is_saved_model(run.final):
+        return run.final
     from .convert import as_zoo_model
 
     converted = as_zoo_model(path)
@@ -128,7 +129,11 @@ def _local(path: Path) -> Path:
     error = pickle_error(str(path), names)
     if error:
         raise error
-    if "config.json" in names and b'"zoo_model"' in (path / "config.json").open("rb").read(1 << 20):
+    try:
+        unfinished = run.model_name() is not None
+    except ZooError:  # a damaged config.json: not recognisably a run
+        unfinished = False
+    if unfinished:
         raise ZooError(f"{path} is a training run that has not finished (no final/): resume it, or point at a "
                        "saved-model folder")
     raise ZooError(f"{path} is neither a saved model (no zoo config.json) nor a finished run (no final/)")
