@@ -17,7 +17,7 @@ import os
 import secrets
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from .errors import ZooError
 
 PREFIX = "step_"
+TEMP = ".tmp-"  # what a writer's temporary files and folders start with (cleared by remove_stale_temps)
 
 
 def _sha256(path: Path) -> str:
@@ -67,7 +68,7 @@ def staging(parent: Path, name: str, what: str) -> Iterator[Path]:
     A disk error (full, read-only, permission) becomes a one-line ZooError that says earlier files are
     intact: the caller renames the folder into place only once everything in it was written.
     """
-    tmp = parent / f".tmp-{name}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = parent / f"{TEMP}{name}-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -79,17 +80,27 @@ def staging(parent: Path, name: str, what: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def remove_stale_temps(out: Path) -> list[Path]:
-    """Remove the temporary folders a killed writer left in ``out`` and ``out/checkpoints``.
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary file beside it and a rename: a reader sees the old file or the new one."""
+    tmp = path.with_name(f"{TEMP}{path.name}-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temps(parents: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files and folders a killed writer left in ``parents``.
 
     :func:`staging` removes its folder on any error, but not after kill -9 or a power loss. Call only
     while holding the run lock (:mod:`zoo_core.runlock`): then no live writer owns one of them.
     """
     removed = []
-    for parent in (out, out / "checkpoints"):
+    for parent in parents:
         if parent.is_dir():
             for p in parent.iterdir():
-                if not p.name.startswith(".tmp-") or p.is_symlink():
+                if not p.name.startswith(TEMP) or p.is_symlink():
                     continue
                 if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)

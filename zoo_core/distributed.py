@@ -134,7 +134,7 @@ def agree_on_checkpoint(found: Path | None, out: Path) -> None:
     names = gather(found.name if found else None)
     if len(set(names)) > 1:
         seen = ", ".join(f"rank {r}: {n or 'none'}" for r, n in enumerate(names))
-        raise ZooError(f"the processes of this run see different checkpoints under {out / 'checkpoints'} ({seen}); "
+        raise ZooError(f"the processes of this run see different checkpoints under {Run(out).checkpoint_dir} ({seen}); "
                        "--out must be one folder on storage shared by every node")
 
 

@@ -121,14 +121,8 @@ class Run(os.PathLike):
         record = {"zoo_model": spec.name, "distribution": spec.distribution, "version": spec.version,
                   "config": to_dict(model_cfg), "train": to_dict(train_cfg), "data": to_dict(data_cfg)}
         self.path.mkdir(parents=True, exist_ok=True)
-        path = self.path / self.CONFIG
-        tmp = path.with_name(f".tmp-{self.CONFIG}-{os.getpid()}")
-        try:
-            tmp.write_text(json.dumps(record, indent=2) + "\n")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        ckpt.write_text_atomic(self.path / self.CONFIG, json.dumps(record, indent=2) + "\n")
+        return self.path / self.CONFIG
 
     def check_continues(self, model: str, resume: bool) -> None:
         """Refuse to train ``model`` into a folder of another model's run, or to ``resume`` with nothing to resume."""
@@ -228,5 +222,5 @@ class Run(os.PathLike):
         from . import runlock
 
         handle = runlock.acquire(self.path)
-        ckpt.remove_stale_temps(self.path)
+        ckpt.remove_stale_temps([self.path, self.checkpoint_dir])
         return handle
