@@ -29,10 +29,13 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import checkpoint as ckpt
 from .errors import ZooError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .registry import ModelSpec
 
 STEP_PNG = re.compile(r"step_(\d+)\.png$")
 
@@ -111,7 +114,7 @@ class Run(os.PathLike):
         name = (self.read_config() or {}).get("zoo_model")
         return name if isinstance(name, str) else None
 
-    def write_config(self, spec: Any, model_cfg: Any, train_cfg: Any, data_cfg: Any) -> Path:
+    def write_config(self, spec: ModelSpec, model_cfg: Any, train_cfg: Any, data_cfg: Any) -> Path:
         """Record the resolved options of the run, so that re-running with the same ``out`` continues it.
 
         Written to a temporary file and renamed, so a crash leaves the previous record, never half of one.
@@ -127,7 +130,7 @@ class Run(os.PathLike):
     def check_continues(self, model: str, resume: bool) -> None:
         """Refuse to train ``model`` into a folder of another model's run, or to ``resume`` with nothing to resume."""
         if resume and not self.checkpoints():
-            raise ZooError(f"--resume: no checkpoint in {self.path / self.CHECKPOINTS}; drop --resume to start a new run")
+            raise ZooError(f"--resume: no checkpoint in {self.checkpoint_dir}; drop --resume to start a new run")
         prev = self.model_name()
         if prev and prev != model:
             raise ZooError(f"{self.path} is a {prev} run; choose another --out for {model}")
