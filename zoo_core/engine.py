@@ -38,6 +38,8 @@ class Engine:
     :meth:`step` is one optimizer step of every phase; ``batches`` is the iterator ``step`` draws from and
     may be replaced (e.g. by ``itertools.repeat(batch)``) to take the data loader out of a measurement.
     Most users call :func:`zoo_core.train` instead, which layers options exactly as ``zoo train`` does.
+    Callbacks see ``engine.run``, the loop state (:class:`~zoo_core.train_state.LoopState`: ``step``,
+    ``stop``...), whose ``folder`` is the :class:`Run` being written.
     """
 
     def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
