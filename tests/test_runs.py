@@ -194,3 +194,10 @@ def test_an_unfinished_run_is_named_as_such_by_from_pretrained(toy_spec, tmp_pat
     (run / "config.json").write_text("{torn")
     with pytest.raises(ZooError, match="config.json is missing or not valid JSON"):  # the damage is named
         zoo_core.from_pretrained(run, device="cpu")
+
+
+def test_a_missing_run_is_a_local_path_never_a_hub_repo_id(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ZooError, match="no such run folder me/model"):
+        zoo_core.from_pretrained(Run("me/model"), device="cpu")  # "me/model" as a string would be a repo id
