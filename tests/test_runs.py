@@ -25,7 +25,7 @@ def test_docstring_examples_run():
 
 def test_is_a_path_and_is_exported(tmp_path):
     run = zoo_core.Run(tmp_path / "r")
-    assert run is not None and Run is zoo_core.runs.Run and "Run" in dir(zoo_core)
+    assert Run is zoo_core.runs.Run and "Run" in dir(zoo_core) and isinstance(run, os.PathLike)
     assert os.fspath(run) == str(run) == str(tmp_path / "r") and run / "x" == tmp_path / "r" / "x"
     assert run == Run(str(tmp_path / "r")) and run != Run(tmp_path / "s") and run.name == "r"
     assert not run.path.exists()  # a Run writes nothing until asked
