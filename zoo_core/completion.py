@@ -37,12 +37,12 @@ def _own_samplers(src: Any) -> list[str]:
         from pathlib import Path
 
         from .plugins import registry
-        from .training import load_run_config
+        from .runs import Run
 
         if not src or not Path(src).is_dir():
             return []
-        record = load_run_config(src) or load_run_config(Path(src) / "final") or {}
-        return list(registry().model(record["zoo_model"]).samplers)
+        name = Run(src).model_name() or Run(Path(src) / "final").model_name()
+        return list(registry().model(name).samplers) if name else []
     except Exception:  # noqa: BLE001 - completion runs on every TAB: stay silent
         return []
 
