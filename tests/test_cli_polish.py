@@ -283,6 +283,7 @@ def test_completion_offers_models_samplers_and_presets(saved_gan, monkeypatch, c
     assert set(complete("zoo info st")) == {"stackgan"}
     assert set(complete("zoo sample x --sampler d")) == {"ddim", "dpm++"}  # x: no such folder, every sampler
     assert complete(f"zoo sample {saved_gan} --sampler ") == ["latent"]  # a local model: its own
+    assert complete(f"zoo eval {saved_gan} --sampler ") == ["latent"]  # zoo eval completes them too
     from zoo_iddpm.config import IDDPMConfig
 
     assert set(complete("zoo train iddpm --preset ")) == set(IDDPMConfig.PRESETS)
