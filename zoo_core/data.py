@@ -258,6 +258,19 @@ def probe_gray(source: Source, limit: int = 64) -> tuple[bool, int]:
     return bool(picks), len(picks)
 
 
+def gray_note(source: Source) -> str | None:
+    """The line ``zoo train`` prints when it trains a 1-channel model because the data are gray, else None.
+
+    A 3-channel model trained on gray images stored as RGB learns three nearly equal channels and
+    paints a colour cast into its samples (issue 20); a gray model cannot.
+    """
+    gray, checked = probe_gray(source)
+    if not gray:
+        return None
+    return (f"gray data ({checked} image(s) checked, all without colour): training a 1-channel model; "
+            "pass --in-channels 3 to keep RGB")
+
+
 def stream_seed(seed: int, k: int) -> int:
     """The seed of item ``k`` of the sample stream of a run with seed ``seed``."""
     return (seed * 0x9E3779B1 + k * 0x85EBCA77 + 1) % (2**63 - 1)

@@ -27,10 +27,23 @@ def _siblings(path: Path) -> list[str]:
         return []
 
 
+def _close_paths(path: Path) -> list[str]:
+    """Existing paths a typo away from ``path`` in any of its parts: ``rnus/gann`` -> ``runs/gan``."""
+    found = [Path(path.anchor) if path.is_absolute() else Path()]
+    for part in path.parts[1:] if path.is_absolute() else path.parts:
+        step = []
+        for base in found:
+            if part == ".." or (base / part).exists():
+                step.append(base / part)
+            else:
+                step += [base / m for m in difflib.get_close_matches(part, _siblings(base / part), n=3, cutoff=0.6)]
+        found = step[:3]
+    return [str(p) for p in found if p != path]
+
+
 def _missing(src: str, path: Path) -> ZooError:
-    close = difflib.get_close_matches(path.name, _siblings(path), n=3, cutoff=0.6)
-    parent = "" if str(path.parent) in ("", ".") else str(path.parent).rstrip("/") + "/"
-    hint = f"; did you mean {', '.join(parent + c for c in close)}?" if close else ""
+    close = _close_paths(path)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
     hub = f" (for the Hub repo, write {HUB_PREFIX}{src})" if REPO_ID.match(src) else ""
     return ZooError(f"no such run folder {src}{hint}{hub}")
 
@@ -64,7 +77,7 @@ def classify(src: str | Path) -> tuple[str, str | Path]:
     path = Path(text).expanduser()
     if path.exists():  # a folder, or a file (a published checkpoint an importer may recognise)
         return "local", path
-    path_like = (isinstance(src, Path) or text.startswith((".", "/", "~")) or text.endswith(("/", "\\"))
+    path_like = (not isinstance(src, str) or text.startswith((".", "/", "~")) or text.endswith(("/", "\\"))
                  or not REPO_ID.match(text) or path.parent.is_dir() and str(path.parent) != "."
                  or _near_local_folder(text.split("/", 1)[0]))
     if path_like:
