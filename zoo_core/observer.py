@@ -2,7 +2,7 @@
 plain progress lines, health events, the experiment loggers, ``curves.png`` / ``report.html`` kept
 current, and the closing summary.
 
-The engine calls a handful of methods (``start``, ``progress``, ``record``, ``event``, ``grid``,
+The engine calls a handful of methods (``start``, ``progress``, ``record``, ``health``, ``grid``,
 ``evaluation``, ``finish``) so that training code stays about training.
 """
 
@@ -14,6 +14,10 @@ import time
 import weakref
 from typing import Any
 
+from rich.markup import escape
+
+from .health import HealthEvent
+from .loggers import jsonl
 from .progress import duration, make_progress
 
 
@@ -35,7 +39,10 @@ class RunObserver:
         self.console = engine.console
         self.started = time.perf_counter()
         self.warnings = 0
+        self.events: list[HealthEvent] = []
         self.last_event = ""
+        self.last_grid: tuple[int, Any] | None = None
+        self.writing = False  # metrics.jsonl records only once start() made the run folder a run
         self.last_record: dict[str, Any] = {}
         self.evals: list[dict[str, Any]] = []
         self.loggers = None
@@ -54,6 +61,7 @@ class RunObserver:
         e = self.engine
         if not self.main:
             return
+        self.writing = True
         self.loggers = open_loggers(e.cfg.logger, e.run.out, e.run.out.name,
                                     warn=lambda msg: self.console.print(f"[yellow]warning:[/] {msg}", highlight=False))
         self.loggers.log_hparams({"model": e.spec.name, "config": config_mod.to_dict(e.model_cfg),
@@ -89,12 +97,13 @@ class RunObserver:
 
         e = self.engine
         columns = [TextColumn(f"[bold]{e.spec.name}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}")]
+                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+                   TextColumn("{task.fields[event]}", style="yellow", markup=False)]
         with make_progress(*columns, console=self.console, enabled=e.cfg.progress and self.main,
                            every=e.cfg.progress_every, unit="step", final_line=False) as bar:
             self.bar = bar
             self.task = bar.add_task(f"train {e.spec.name} step", total=e.cfg.steps, completed=e.run.step,
-                                     speed="", losses="", event="")
+                                     speed="", losses="", event=self.last_event)
             try:
                 yield self
             finally:
@@ -115,22 +124,32 @@ class RunObserver:
         if self.evals:
             losses += " " + " ".join(f"{k}={_fmt(v)}" for k, v in self.evals[-1]["eval"].items())
         if self.bar is not None:
-            event = f"| last warning: {self.last_event}" if self.last_event else ""
-            self.bar.update(self.task, losses=losses.strip(), event=event)
+            self.bar.update(self.task, losses=losses.strip())
         if self.loggers:
             step = record["step"]
             self.loggers.log_scalars(step, {k: v for k, v in scalars.items() if math.isfinite(v)})
             for name, values in histograms.items():
                 self.loggers.log_histogram(step, name, values)
 
-    def event(self, step: int, message: str) -> None:
-        """A health event (warning, skipped step, rollback): counted, shown in the progress line, logged."""
+    def health(self, event: HealthEvent) -> None:
+        """A health event, the moment it happens: printed with its fix, written to metrics.jsonl as its own
+        record, shown in the progress line until the next one, sent to every logger (main process only)."""
+        if not self.main:
+            return
         self.warnings += 1
-        self.last_event = f"step {step}: {message[:120]}"
+        self.events.append(event)
+        self.console.print(f"[yellow]warning:[/] step {event.step}: {escape(event.text)}", highlight=False)
+        if self.writing:
+            jsonl.append(self.engine.run.out / "metrics.jsonl", event.record())
+        message = event.message if len(event.message) <= 100 else event.message[:97] + "..."
+        self.last_event = f"| health: step {event.step} {event.kind}: {message}"
+        if self.bar is not None:
+            self.bar.update(self.task, event=self.last_event)
         if self.loggers:
-            self.loggers.log_text(step, "health", message)
+            self.loggers.log_event(event)
 
     def grid(self, step: int, path) -> None:
+        self.last_grid = (step, path)
         if self.loggers and path is not None:
             import numpy as np
             from PIL import Image
@@ -138,6 +157,10 @@ class RunObserver:
             with Image.open(path) as im:
                 self.loggers.log_image(step, "samples", np.asarray(im.convert("RGB")))
         self.refresh_report()
+
+    def grid_at(self, step: int):
+        """The path of the sample grid written at ``step`` in this run, or None."""
+        return self.last_grid[1] if self.last_grid and self.last_grid[0] == step else None
 
     def evaluation(self, step: int, results: dict[str, Any]) -> None:
         self.evals.append({"step": step, "eval": results})

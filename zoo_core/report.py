@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from .errors import ZooError
+from .health import HealthEvent
 from .loggers import jsonl
 from .plot import Series, plot_runs
 
@@ -33,7 +34,7 @@ class RunData:
     path: Path
     config: dict[str, Any] = field(default_factory=dict)
     series: Series = field(default_factory=dict)
-    events: list[tuple[int, str]] = field(default_factory=list)
+    events: list[HealthEvent] = field(default_factory=list)
     evals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     grids: list[tuple[int, Path]] = field(default_factory=list)
     last: dict[str, Any] = field(default_factory=dict)
@@ -54,10 +55,15 @@ def load_run(path: str | Path) -> RunData:
             run.config = {}
     records = jsonl.read(path / "metrics.jsonl") if (path / "metrics.jsonl").is_file() else []
     for rec in records:
+        event = HealthEvent.from_record(rec)
+        if event is not None:  # {"event": "health", ...}: its own record since health events have kinds
+            run.events.append(event)
+            continue
         step = int(rec.get("step", 0))
-        for msg in rec.get("warnings", []) or []:
-            if (step, msg) not in run.events:
-                run.events.append((step, str(msg)))
+        for msg in rec.get("warnings", []) or []:  # runs written before: a "warnings" list in the step's line
+            old = HealthEvent.of(step, str(msg), kind="warning")
+            if old not in run.events:
+                run.events.append(old)
         if isinstance(rec.get("eval"), dict):
             run.evals.append((step, rec["eval"]))
             items = {f"eval/{k}": v for k, v in rec["eval"].items()}
@@ -104,6 +110,13 @@ CSS = ("body{font-family:sans-serif;margin:1.5em;max-width:1200px}table{border-c
        ".warn{color:#a15c00}")
 
 
+def _events_table(events: list[HealthEvent]) -> str:
+    head = "<tr><th>step</th><th>kind</th><th>what happened</th><th>try</th></tr>"
+    rows = "".join(f"<tr class=warn><td>{e.step}</td><td>{html.escape(e.kind)}</td><td>{html.escape(e.message)}</td>"
+                   f"<td>{html.escape(e.fix)}</td></tr>" for e in events)
+    return f"<table>{head}{rows}</table>"
+
+
 def _run_section(run: RunData) -> str:
     cfg = run.config
     model = cfg.get("zoo_model", "?")
@@ -115,8 +128,7 @@ def _run_section(run: RunData) -> str:
         step, results = run.evals[-1]
         out.append(f"<h3>Last evaluation (step {step})</h3>" + _table(list(results.items())))
     out.append(f"<h3>Health events ({len(run.events)})</h3>")
-    out.append("<ul>" + "".join(f"<li class=warn>step {s}: {html.escape(m)}</li>" for s, m in run.events) + "</ul>"
-               if run.events else "<p>none</p>")
+    out.append(_events_table(run.events) if run.events else "<p>none</p>")
     shown = spaced(run.grids, MAX_GRIDS)
     note = "" if len(shown) == len(run.grids) else f", {len(shown)} evenly spaced shown; all in samples/"
     out.append(f"<h3>Samples over time ({len(run.grids)} grids{note})</h3><div class=strip>")
