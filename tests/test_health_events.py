@@ -68,7 +68,7 @@ def test_a_nonfinite_step_is_a_record_a_progress_line_a_report_row_and_a_logged_
     steps = [ln for ln in text.splitlines() if ln.startswith("train toy step ")]
     assert "| health: step 1 nonfinite: non-finite loss" not in steps[0]  # step 1's line came before it
     assert all("| health: step 1 nonfinite: non-finite loss" in ln for ln in steps[1:])
-    assert "1 warning(s)" in text
+    assert "1 warning(s)" in text and "  health     nonfinite x1 (last at step 1; all in report.html)" in text
 
     page = (out / "report.html").read_text()
     assert "Health events (1)" in page and "<td>nonfinite</td>" in page and "--precision fp32" in page
@@ -78,6 +78,12 @@ def test_a_nonfinite_step_is_a_record_a_progress_line_a_report_row_and_a_logged_
     assert event[:2] == (1, "health/nonfinite") and event[2] == f"{health['message']}. Try {health['fix']}"
     rows = list(csv.DictReader(open(out / "logs" / "health.csv")))
     assert [(r["step"], r["kind"]) for r in rows] == [("1", "nonfinite")] and rows[0]["fix"] == health["fix"]
+
+
+def test_the_terminal_bar_shows_the_last_health_event(toy_spec, image_dir, tmp_path):
+    con = Console(file=io.StringIO(), force_terminal=True, width=300)
+    _run(toy_spec, image_dir, tmp_path / "run", con, fail_at=1, progress=True)
+    assert "| health: step 1 nonfinite: non-finite loss or gradient at step 1" in con.file.getvalue()
 
 
 def test_a_rollback_is_recorded_at_the_step_it_happened(toy_spec, image_dir, tmp_path):

@@ -12,6 +12,7 @@ import contextlib
 import math
 import time
 import weakref
+from collections import Counter
 from typing import Any
 
 from rich.markup import escape
@@ -38,7 +39,6 @@ class RunObserver:
         self.engine = weakref.proxy(engine)
         self.console = engine.console
         self.started = time.perf_counter()
-        self.warnings = 0
         self.events: list[HealthEvent] = []
         self.last_event = ""
         self.last_grid: tuple[int, Any] | None = None
@@ -136,7 +136,6 @@ class RunObserver:
         record, shown in the progress line until the next one, sent to every logger (main process only)."""
         if not self.main:
             return
-        self.warnings += 1
         self.events.append(event)
         self.console.print(f"[yellow]warning:[/] step {event.step}: {escape(event.text)}", highlight=False)
         if self.writing:
@@ -203,11 +202,15 @@ class RunObserver:
         e = self.engine
         out = e.run.out
         last = ", ".join(f"{k} {_fmt(v)}" for k, v in self.final_metrics().items()) or "none logged"
-        took = f"{duration(time.perf_counter() - self.started)}; {self.warnings} warning(s)"
+        took = f"{duration(time.perf_counter() - self.started)}; {len(self.events)} warning(s)"
         head = (f"stopped at step {e.run.step}; checkpoint written ({took})" if stopped
                 else f"done: {e.run.step} steps in {took}")
         lines = [head,
                  f"  last       {last}"]
+        if self.events:
+            kinds = Counter(e.kind for e in self.events)
+            lines.append("  health     " + ", ".join(f"{k} x{n}" for k, n in kinds.items())
+                         + f" (last at step {self.events[-1].step}; all in report.html)")
         best = self.best_evals()
         if best:
             lines.append("  best       " + ", ".join(f"{k} {_fmt(v)} at step {s}" for k, (v, s) in best.items()))
