@@ -86,6 +86,18 @@ def test_the_terminal_bar_shows_the_last_health_event(toy_spec, image_dir, tmp_p
     assert "| health: step 1 nonfinite: non-finite loss or gradient at step 1" in con.file.getvalue()
 
 
+def test_an_event_while_resuming_is_recorded_and_logged_once_the_run_starts(toy_spec, image_dir, tmp_path, counting):
+    out = _run(toy_spec, image_dir, tmp_path / "run", steps=2, checkpoint_every=2)
+    state_file = out / "checkpoints" / "step_00000002" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["rng_ranks"] *= 2  # as if written by two processes
+    state_file.write_text(json.dumps(state))
+    _run(toy_spec, image_dir, out, steps=3, logger="counting")
+    (health,) = _health(out)
+    assert (health["step"], health["kind"]) == (2, "resume") and "written by 2 process(es) with 1" in health["message"]
+    assert [t[:2] for t in counting.of("text")] == [(2, "health/resume")]
+
+
 def test_a_rollback_is_recorded_at_the_step_it_happened(toy_spec, image_dir, tmp_path):
     out = _run(toy_spec, image_dir, tmp_path / "run", fail_at=2, on_nonfinite="rollback", checkpoint_every=1)
     (health,) = _health(out)

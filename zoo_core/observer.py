@@ -42,7 +42,7 @@ class RunObserver:
         self.events: list[HealthEvent] = []
         self.last_event = ""
         self.last_grid: tuple[int, Any] | None = None
-        self.writing = False  # metrics.jsonl records only once start() made the run folder a run
+        self.writing = False  # records and loggers once start() made the run folder a run; start() catches up
         self.last_record: dict[str, Any] = {}
         self.evals: list[dict[str, Any]] = []
         self.loggers = None
@@ -67,6 +67,8 @@ class RunObserver:
         self.loggers.log_hparams({"model": e.spec.name, "config": config_mod.to_dict(e.model_cfg),
                                   "train": config_mod.to_dict(e.cfg), "data": config_mod.to_dict(e.data_cfg)})
         self.console.print(self.banner(), highlight=False, markup=False, soft_wrap=True)
+        for event in self.events:  # seen while resuming, before the run folder was written to
+            self._record(event)
 
     def banner(self) -> str:
         e = self.engine
@@ -138,12 +140,15 @@ class RunObserver:
             return
         self.events.append(event)
         self.console.print(f"[yellow]warning:[/] step {event.step}: {escape(event.text)}", highlight=False)
-        if self.writing:
-            jsonl.append(self.engine.run.out / "metrics.jsonl", event.record())
         message = event.message if len(event.message) <= 100 else event.message[:97] + "..."
         self.last_event = f"| health: step {event.step} {event.kind}: {message}"
         if self.bar is not None:
             self.bar.update(self.task, event=self.last_event)
+        if self.writing:
+            self._record(event)
+
+    def _record(self, event: HealthEvent) -> None:
+        jsonl.append(self.engine.run.out / "metrics.jsonl", event.record())
         if self.loggers:
             self.loggers.log_event(event)
 

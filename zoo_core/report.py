@@ -57,7 +57,8 @@ def load_run(path: str | Path) -> RunData:
     for rec in records:
         event = HealthEvent.from_record(rec)
         if event is not None:  # {"event": "health", ...}: its own record since health events have kinds
-            run.events.append(event)
+            if event not in run.events:  # steps recomputed after a resume report their events again
+                run.events.append(event)
             continue
         step = int(rec.get("step", 0))
         for msg in rec.get("warnings", []) or []:  # runs written before: a "warnings" list in the step's line
