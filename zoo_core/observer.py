@@ -146,6 +146,7 @@ class RunObserver:
             self.bar.update(self.task, event=self.last_event)
         if self.writing:
             self._record(event)
+            self.refresh_report()  # events are rare (each kind once until it clears): the page lists it now
 
     def _record(self, event: HealthEvent) -> None:
         jsonl.append(self.engine.run.out / "metrics.jsonl", event.record())
