@@ -37,6 +37,7 @@ _LAZY = {
     "get_registry": "zoo_core.plugins:registry",  # not ``registry``: that name is the submodule
     "opt": "zoo_core.config",
     "train": "zoo_core.training",
+    "Run": "zoo_core.runs",
     "load_run_config": "zoo_core.training",
 }
 

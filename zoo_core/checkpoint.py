@@ -4,6 +4,9 @@ A checkpoint is a folder ``checkpoints/step_00001234/`` holding ``tensors.safete
 EMA weights, optimizer state) and ``state.json`` (step, RNG states, data position, schedule,
 scaler, the trainer's own state, and a SHA-256 of the tensor file). ``state.json`` is written
 last, so a folder without a valid one is incomplete and skipped.
+
+This module is the format of one checkpoint folder; a run's checkpoints are reached through
+:class:`zoo_core.runs.Run`, and what the engine puts in them is :mod:`zoo_core.train_state`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import secrets
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from typing import Any
 from .errors import ZooError
 
 PREFIX = "step_"
+TEMP = ".tmp-"  # what a writer's temporary files and folders start with (cleared by remove_stale_temps)
 
 
 def _sha256(path: Path) -> str:
@@ -64,7 +68,7 @@ def staging(parent: Path, name: str, what: str) -> Iterator[Path]:
     A disk error (full, read-only, permission) becomes a one-line ZooError that says earlier files are
     intact: the caller renames the folder into place only once everything in it was written.
     """
-    tmp = parent / f".tmp-{name}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = parent / f"{TEMP}{name}-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -76,19 +80,35 @@ def staging(parent: Path, name: str, what: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def remove_stale_temps(out: Path) -> list[Path]:
-    """Remove the temporary folders a killed writer left in ``out`` and ``out/checkpoints``.
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary file beside it and a rename: a reader sees the old file or the new one."""
+    tmp = path.with_name(f"{TEMP}{path.name}-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temps(parents: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files and folders a killed writer left in ``parents``.
 
     :func:`staging` removes its folder on any error, but not after kill -9 or a power loss. Call only
     while holding the run lock (:mod:`zoo_core.runlock`): then no live writer owns one of them.
     """
     removed = []
-    for parent in (out, out / "checkpoints"):
+    for parent in parents:
         if parent.is_dir():
             for p in parent.iterdir():
-                if p.name.startswith(".tmp-") and p.is_dir() and not p.is_symlink():
+                if not p.name.startswith(TEMP) or p.is_symlink():
+                    continue
+                if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)
-                    removed.append(p)
+                elif p.is_file():  # a config.json being replaced
+                    p.unlink(missing_ok=True)
+                else:
+                    continue
+                removed.append(p)
     return removed
 
 
@@ -108,12 +128,25 @@ def save(root: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], 
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-    for old in list_checkpoints(root)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+    prune(root, keep)
     return final
 
 
+def prune(root: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` checkpoints under ``root`` (``keep`` < 1 deletes none)."""
+    old = list_checkpoints(root)[:-keep] if keep > 0 else []
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
+
+
+def step_of(path: Path) -> int:
+    """The step of a checkpoint folder, from its name (``step_00001234`` -> 1234)."""
+    return int(path.name[len(PREFIX):])
+
+
 def list_checkpoints(root: Path) -> list[Path]:
+    """The ``step_N`` folders under ``root``, oldest first."""
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))

@@ -1,5 +1,6 @@
-"""What a torch.distributed run needs beyond data parallelism: per-rank state in checkpoints, one
-agreed stop, one agreed checkpoint to resume from, and a one-line exit when a peer process is lost.
+"""What a torch.distributed run needs: the data-parallel syncs (averaged gradients, broadcast weights and
+buffers), per-rank state in checkpoints, one agreed stop, one agreed checkpoint to resume from, and a
+one-line exit when a peer process is lost.
 
 Ranks draw different noise (per-rank seeds) and may hold per-rank trainer state, so a checkpoint
 keeps each rank's copy and gives it back to that rank: restoring rank 0's everywhere would make the
@@ -17,6 +18,7 @@ from typing import Any
 
 from . import checkpoint as ckpt
 from .errors import ZooError
+from .runs import Run
 
 #: exit status of a run whose peer was lost: EX_TEMPFAIL ("try again"), unlike 2 for bad input.
 PEER_LOST_EXIT = 75
@@ -85,6 +87,24 @@ def any_rank(flag: bool, device=None) -> bool:
 
 
 # ------------------------------------------------------------- per-rank state in a checkpoint
+def average_gradients(params: list[Any], world: int) -> None:
+    """All-reduce the gradients of ``params`` to their mean over the ``world`` processes (data parallelism)."""
+    dist = _dist()
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad.div_(world)
+
+
+def broadcast_modules(modules: Any, params: bool = False) -> None:
+    """Copy rank 0's buffers (and with ``params``, its weights) to every rank: the same start, and batch-norm
+    statistics that do not drift apart between ranks."""
+    dist = _dist()
+    for module in modules:
+        for t in list(module.buffers()) + (list(module.parameters()) if params else []):
+            dist.broadcast(t.data, src=0)
+
+
 def pack_ranks(states: list[Any]) -> list[Any] | None:
     """Per-rank copies of a state for a checkpoint: None where a rank's equals rank 0's (the common
     case: only what differs is stored), and None for the whole list when no rank differs."""
@@ -114,7 +134,7 @@ def agree_on_checkpoint(found: Path | None, out: Path) -> None:
     names = gather(found.name if found else None)
     if len(set(names)) > 1:
         seen = ", ".join(f"rank {r}: {n or 'none'}" for r, n in enumerate(names))
-        raise ZooError(f"the processes of this run see different checkpoints under {out / 'checkpoints'} ({seen}); "
+        raise ZooError(f"the processes of this run see different checkpoints under {Run(out).checkpoint_dir} ({seen}); "
                        "--out must be one folder on storage shared by every node")
 
 
@@ -145,9 +165,9 @@ def describe_failure(exc: BaseException) -> str:
 
 def peer_lost_message(exc: BaseException, out: Path, rank: int, world: int) -> str:
     who = f"rank {1 - rank}" if world == 2 else "another process of this run"
-    steps = ckpt.list_checkpoints(out / "checkpoints")
+    steps = Run(out).checkpoints()
     if steps:
-        last = int(steps[-1].name[len(ckpt.PREFIX):])
+        last = ckpt.step_of(steps[-1])
         where = f"the last checkpoint in {out} is step {last}: re-run the same command to resume"
     else:
         where = f"no checkpoint was written to {out} yet: re-run the same command to start again"

@@ -15,3 +15,10 @@ class ZooError(Exception):
 
 class PluginMissingError(ZooError):
     """A saved model names a model whose plugin is not installed."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's message (its type name if it has none), for one-line errors
+    built on a library's multi-line ones."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__

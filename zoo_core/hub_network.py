@@ -9,6 +9,7 @@ local cache because the Hub could not be asked.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,3 +84,16 @@ def http_error(exc: BaseException, repo_id: str, endpoint: str, writing: bool = 
 
 def timed_out(exc: BaseException) -> bool:
     return "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower()
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """Transport errors of the HTTP client huggingface_hub uses (httpx2, httpx or requests)."""
+    found = []
+    for name, attr in (("httpx2", "TransportError"), ("httpx", "TransportError"), ("requests", "RequestException")):
+        try:
+            cls = getattr(importlib.import_module(name), attr, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)

@@ -18,7 +18,6 @@ from typing import Any
 from rich.markup import escape
 
 from .health import HealthEvent
-from .loggers import jsonl
 from .progress import duration, make_progress
 
 
@@ -149,7 +148,7 @@ class RunObserver:
             self.refresh_report()  # events are rare (each kind once until it clears): the page lists it now
 
     def _record(self, event: HealthEvent) -> None:
-        jsonl.append(self.engine.run.out / "metrics.jsonl", event.record())
+        self.engine.run.folder.append_metrics(event.record())
         if self.loggers:
             self.loggers.log_event(event)
 

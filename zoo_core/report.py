@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,8 @@ import click
 
 from .errors import ZooError
 from .health import HealthEvent
-from .loggers import jsonl
 from .plot import Series, plot_runs
-
-STEP_PNG = re.compile(r"step_(\d+)\.png$")
+from .runs import Run
 
 
 @dataclass
@@ -53,8 +50,8 @@ def load_run(path: str | Path) -> RunData:
             run.config = json.loads((path / "config.json").read_text())
         except json.JSONDecodeError:
             run.config = {}
-    records = jsonl.read(path / "metrics.jsonl") if (path / "metrics.jsonl").is_file() else []
-    for rec in records:
+    folder = Run(path)
+    for rec in folder.metrics():
         event = HealthEvent.from_record(rec)
         if event is not None:  # {"event": "health", ...}: its own record since health events have kinds
             if event not in run.events:  # steps recomputed after a resume report their events again
@@ -76,12 +73,7 @@ def load_run(path: str | Path) -> RunData:
                 run.series.setdefault(k, []).append((step, float(v)))
             elif v is None and k in (rec.get("nonfinite") or {}):
                 run.series.setdefault(k, []).append((step, float("nan")))
-    grids = []
-    for p in (path / "samples").glob("step_*.png") if (path / "samples").is_dir() else []:
-        m = STEP_PNG.search(p.name)
-        if m:
-            grids.append((int(m.group(1)), p))
-    run.grids = sorted(grids)
+    run.grids = folder.grids()
     return run
 
 

@@ -11,12 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ZooError
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
+from .errors import ZooError, first_line
 
 
 def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
@@ -27,7 +22,7 @@ def header_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         with safe_open(str(path), "pt", device="cpu") as f:
             return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ZooError(f"{path} is not a valid safetensors file ({_first_line(exc)})") from None
+        raise ZooError(f"{path} is not a valid safetensors file ({first_line(exc)})") from None
 
 
 def _dims(shape: tuple[int, ...]) -> str:

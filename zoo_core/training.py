@@ -6,25 +6,25 @@ benchmark gets exactly what the command line gets. Option values are layered, la
     dataclass defaults < the model's ``TRAIN_DEFAULTS`` < the config.json of the run being continued
     (same ``out``, same model) < the architecture of ``init`` (fine-tuning) < ``preset`` < ``config`` file < the options given here.
 
-This module is also the one reader and writer of a run folder's ``config.json``
-(:func:`load_run_config`, :func:`write_run_config`), so its layout is defined in one place.
+The run folder :func:`train` returns is a :class:`~zoo_core.runs.Run`, the one reader and writer of
+its files (config.json, metrics.jsonl, samples, checkpoints, final/).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import config as config_mod
 from .errors import ZooError
+from .runs import Run
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Engine
     from .registry import ModelSpec
 
-RUN_CONFIG = "config.json"
+RUN_CONFIG = Run.CONFIG
 SECTIONS = ("config", "data", "train")  # where a run record keeps model, data and training options
 
 
@@ -32,7 +32,8 @@ def load_run_config(run_dir: str | Path) -> dict[str, Any] | None:
     """The record a run (or a saved model) folder keeps in ``config.json``; None when there is none.
 
     The record holds ``zoo_model`` and the resolved options under ``config`` (model), ``data`` and
-    ``train``. A file that is not a JSON object is a ZooError naming the file.
+    ``train``. A file that is not a JSON object is a ZooError naming the file. Same as
+    ``Run(run_dir).read_config()``.
 
     Args:
         run_dir: a run folder or a saved-model folder.
@@ -47,26 +48,7 @@ def load_run_config(run_dir: str | Path) -> dict[str, Any] | None:
         >>> load_run_config(folder)["zoo_model"], load_run_config(tempfile.mkdtemp())
         ('dcgan', None)
     """
-    path = Path(run_dir).expanduser() / RUN_CONFIG
-    if not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ZooError(f"{path} is not valid JSON ({exc}); move it away or choose another folder") from None
-    if not isinstance(record, dict):
-        raise ZooError(f"{path} must hold a JSON object; move it away or choose another folder")
-    return record
-
-
-def write_run_config(run_dir: Path, spec: ModelSpec, model_cfg: Any, train_cfg: Any, data_cfg: Any) -> Path:
-    """Record the resolved options of a run, so re-running with the same ``out`` continues it."""
-    record = {"zoo_model": spec.name, "distribution": spec.distribution, "version": spec.version,
-              "config": config_mod.to_dict(model_cfg), "train": config_mod.to_dict(train_cfg),
-              "data": config_mod.to_dict(data_cfg)}
-    path = Path(run_dir) / RUN_CONFIG
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    return path
+    return Run(run_dir).read_config()
 
 
 def _spec(name: str | ModelSpec) -> ModelSpec:
@@ -133,7 +115,7 @@ def engine(name: str | ModelSpec, *, preset: str | None = None, config: str | Pa
 
 def train(name: str | ModelSpec, *, preset: str | None = None, config: str | Path | None = None,
           callbacks: list[Callable[[Engine], None]] | None = None, source: str = "the arguments",
-          **options: Any) -> Path:
+          **options: Any) -> Run:
     """Train model ``name`` as ``zoo train NAME`` does and return the run folder.
 
     ``options`` are the ``zoo train NAME`` flags as keyword arguments (``data="builtin:shapes"``,
@@ -149,7 +131,8 @@ def train(name: str | ModelSpec, *, preset: str | None = None, config: str | Pat
         **options: the ``zoo train NAME`` flags by their Python names.
 
     Returns:
-        The run folder, as a ``Path``.
+        The run folder as a :class:`~zoo_core.runs.Run` (also a path: ``run / "final"``, ``str(run)``);
+        ``run.metrics()`` are its logged records, ``run.final`` the saved model.
 
     Example:
         >>> run = train("dcgan", data="builtin:shapes", out="runs/dcgan-shapes", steps=200)  # doctest: +SKIP

@@ -86,12 +86,13 @@ class BorderCropSource(Source):
 # ---------------------------------------------------------------- what SRC is
 def is_model_dir(path: Path) -> bool:
     """A run folder (with ``final/``) or a saved model, as opposed to a folder of images."""
-    from ..training import load_run_config
+    from ..runs import Run
 
-    if (path / "final" / "config.json").is_file():
+    run = Run(path)
+    if run.finished:
         return True
     try:
-        return "zoo_model" in (load_run_config(path) or {})
+        return "zoo_model" in (run.read_config() or {})
     except ZooError:
         return False
 

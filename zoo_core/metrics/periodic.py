@@ -8,6 +8,7 @@ fast sampling as ``eval_kwargs`` (DDPM: DPM-Solver++ with 20 steps); ``--eval-sa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.markup import escape
@@ -36,3 +37,25 @@ def eval_summary(step: int, results: dict[str, float], n: int, sampling: dict[st
                    + (" steps" if sampling.get("steps") else ""))
     how.append(f"{seconds:.1f} s")
     return f"[bold]eval[/] step {step}: {values} ({', '.join(how)})"
+
+
+class PeriodicEval:
+    """``--eval-every`` for one run: the evaluator (real statistics computed once, on first use) and how the
+    model is sampled; each call evaluates the model and gives (results, metrics.jsonl record, console line)."""
+
+    def __init__(self, cfg: Any, data_cfg: Any, trainer: Any, device: Any) -> None:
+        from . import Evaluator
+
+        self.evaluator = Evaluator(cfg.eval_metrics, extractor=cfg.eval_extractor, data=data_cfg, n_real=cfg.eval_n,
+                                   device=device, seed=cfg.seed)
+        self.sampling, self.n = eval_sampling(trainer, cfg), cfg.eval_n
+
+    def __call__(self, model: Any, step: int) -> tuple[dict[str, Any], dict[str, Any], str]:
+        was_training, started = model.training, time.perf_counter()
+        model.eval()
+        try:
+            results = self.evaluator(model, n=self.n, gen_kwargs=self.sampling)["metrics"]
+        finally:
+            model.train(was_training)
+        record = {"step": step, "time": round(time.time(), 3), "eval": results, **self.sampling}
+        return results, record, eval_summary(step, results, self.n, self.sampling, time.perf_counter() - started)
