@@ -156,3 +156,19 @@ def test_warnings_carry_kind_and_fix_and_stay_strings():
     h = GanHealth(window=2, warmup=0, warmup_steps=0)
     kinds = [w.kind for s in (1, 2) for w in h.check({"div_real": 0.6, "div_fake": 0.01, "loss_d": 0.001}, step=s)]
     assert sorted(kinds) == ["d_collapse", "mode_collapse"]
+
+
+def test_curves_mark_health_events(tmp_path):
+    from PIL import Image
+
+    from zoo_core.plot import EVENT_COLOUR, plot_runs
+
+    series = {"loss": [(1, 1.0), (2, 0.5), (3, 0.7)], "lr": [(1, 0.1), (2, 0.1), (3, 0.1)]}
+
+    def colours(path):
+        with Image.open(path) as im:
+            return {c for _, c in im.getcolors(1 << 16)}
+
+    assert EVENT_COLOUR in colours(plot_runs([("a", series)], tmp_path / "marked.png", events=[2]))
+    assert EVENT_COLOUR not in colours(plot_runs([("a", series)], tmp_path / "plain.png"))
+    assert EVENT_COLOUR not in colours(plot_runs([("a", series)], tmp_path / "outside.png", events=[9]))

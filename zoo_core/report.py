@@ -147,7 +147,7 @@ def render(runs: list[RunData], curves: Path | None, title: str) -> str:
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
     if curves is not None and curves.is_file():
         parts.append(f"<h2>Curves</h2><img src='{_data_uri(curves)}' alt='training curves'>"
-                     "<p>faint: raw values; bold: smoothed (EMA 0.8)</p>")
+                     "<p>faint: raw values; bold: smoothed (EMA 0.8); amber lines: health events</p>")
     parts += [_run_section(r) for r in runs]
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -167,7 +167,8 @@ def write_report(paths: list[str | Path], out: str | Path | None = None) -> Path
         raise ZooError(f"--out {out}: the report is an HTML file; give a name ending in .html")
     curves = out.with_name("curves.png" if len(runs) == 1 else out.stem + "-curves.png")
     labels = [r.path.name or str(r.path) for r in runs]
-    plot_runs([(label, r.series) for label, r in zip(labels, runs)], curves)
+    plot_runs([(label, r.series) for label, r in zip(labels, runs)], curves,
+              events=[e.step for r in runs for e in r.events])
     title = f"zoo run {labels[0]}" if len(runs) == 1 else "zoo runs: " + ", ".join(labels)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(render(runs, curves, title))
