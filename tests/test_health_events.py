@@ -172,3 +172,20 @@ def test_curves_mark_health_events(tmp_path):
     assert EVENT_COLOUR in colours(plot_runs([("a", series)], tmp_path / "marked.png", events=[2]))
     assert EVENT_COLOUR not in colours(plot_runs([("a", series)], tmp_path / "plain.png"))
     assert EVENT_COLOUR not in colours(plot_runs([("a", series)], tmp_path / "outside.png", events=[9]))
+
+
+def test_a_gan_run_records_the_mode_collapse_alarm_from_sample_diversity(tmp_path, monkeypatch):
+    pytest.importorskip("zoo_dcgan")
+    import functools
+
+    import zoo_core.gan.trainer as gan_trainer
+    from zoo_core import training
+
+    # any fake/real diversity ratio below 100 counts as collapse, with no warm-up: the alarm must fire
+    strict = functools.partial(GanHealth, window=1, warmup=0, warmup_steps=0, collapse_ratio=100.0)
+    monkeypatch.setattr(gan_trainer, "GanHealth", strict)
+    out = training.engine("dcgan", data="builtin:shapes", out=str(tmp_path / "gan"), res=16, channels=4, z_dim=8,
+                          batch_size=8, steps=2, log_every=1, sample_n=4, progress=False, device="cpu").run_training()
+    (collapse,) = [r for r in _health(out) if r["kind"] == "mode_collapse"]
+    assert collapse["step"] == 1 and "mode collapse" in collapse["message"] and "--replay-size 512" in collapse["fix"]
+    assert "<td>mode_collapse</td>" in (out / "report.html").read_text()
