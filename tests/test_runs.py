@@ -25,7 +25,7 @@ def test_docstring_examples_run():
 
 def test_is_a_path_and_is_exported(tmp_path):
     run = zoo_core.Run(tmp_path / "r")
-    assert run is not None and Run is zoo_core.runs.Run and "Run" in dir(zoo_core)
+    assert Run is zoo_core.runs.Run and "Run" in dir(zoo_core) and isinstance(run, os.PathLike)
     assert os.fspath(run) == str(run) == str(tmp_path / "r") and run / "x" == tmp_path / "r" / "x"
     assert run == Run(str(tmp_path / "r")) and run != Run(tmp_path / "s") and run.name == "r"
     assert not run.path.exists()  # a Run writes nothing until asked
@@ -194,3 +194,10 @@ def test_an_unfinished_run_is_named_as_such_by_from_pretrained(toy_spec, tmp_pat
     (run / "config.json").write_text("{torn")
     with pytest.raises(ZooError, match="config.json is missing or not valid JSON"):  # the damage is named
         zoo_core.from_pretrained(run, device="cpu")
+
+
+def test_a_missing_run_is_a_local_path_never_a_hub_repo_id(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ZooError, match="no such run folder me/model"):
+        zoo_core.from_pretrained(Run("me/model"), device="cpu")  # "me/model" as a string would be a repo id

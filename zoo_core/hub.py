@@ -8,6 +8,9 @@ A saved model is a folder (or a Hub repo with the same files)::
     README.md            model card
 
 Weights are read with safetensors only; nothing in a folder or repo is ever unpickled or executed.
+Fetching from the Hub is :mod:`zoo_core.hub_download` (``download`` and ``pull`` are importable from here
+too), its network behaviour :mod:`zoo_core.hub_network`; a run folder's ``final/`` is found through
+:class:`zoo_core.runs.Run`.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def classify(src: str | Path) -> tuple[str, str | Path]:
     path = Path(text).expanduser()
     if path.exists():  # a folder, or a file (a published checkpoint an importer may recognise)
         return "local", path
-    path_like = (isinstance(src, Path) or text.startswith((".", "/", "~")) or text.endswith(("/", "\\"))
+    path_like = (not isinstance(src, str) or text.startswith((".", "/", "~")) or text.endswith(("/", "\\"))
                  or not REPO_ID.match(text) or path.parent.is_dir() and str(path.parent) != "."
                  or _near_local_folder(text.split("/", 1)[0]))
     if path_like:
