@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import time
 
 import pytest
 from rich.console import Console
@@ -62,6 +63,17 @@ def test_csv_and_tensorboard_receive_everything(toy_spec, image_dir, tmp_path):
     assert "config/text_summary" in tags["tensors"] and "final/loss" in tags["scalars"]
 
 
+def _wandb_data(run, last: bytes, wait: float = 60.0) -> bytes:
+    """The offline run's .wandb file once it holds ``last``: wandb-core may still be writing it for a
+    moment after ``run.finish()`` returns (seen on a loaded machine)."""
+    deadline = time.monotonic() + wait
+    while True:
+        data = next(run.glob("run-*.wandb")).read_bytes()
+        if last in data or time.monotonic() > deadline:
+            return data
+        time.sleep(0.2)
+
+
 def test_wandb_offline_run_folder(toy_spec, image_dir, tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
@@ -70,7 +82,7 @@ def test_wandb_offline_run_folder(toy_spec, image_dir, tmp_path, monkeypatch):
     out = _run(toy_spec, image_dir, tmp_path / "run", "wandb")
     runs = list((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
-    data = next(runs[0].glob("run-*.wandb")).read_bytes()
+    data = _wandb_data(runs[0], b"final/loss")
     assert b"grad_norm_net" in data and b"final/loss" in data
     assert list((runs[0] / "files" / "media" / "images").glob("samples_*.png"))
 
@@ -103,7 +115,7 @@ def test_wandb_offline_run_gets_health_events(tmp_path, monkeypatch):
     loggers.log_event(EVENT)
     loggers.close()
     (run,) = (tmp_path / "run" / "wandb").glob("offline-run-*")
-    data = next(run.glob("run-*.wandb")).read_bytes()
+    data = _wandb_data(run, b"health/events")
     assert b"health/mode_collapse" in data and b"health/events" in data
     (panel,) = (run / "files" / "media" / "html").glob("health/mode_collapse_*.html")
     assert "vary much less" in panel.read_text() and "--replay-size 512" in panel.read_text()
