@@ -67,6 +67,13 @@ def test_print_config_toml_reads_back_to_the_same_configs(toy_spec, tmp_path, ca
     assert tomllib.loads(out)["model"]["width"] == 16
 
 
+def test_a_binary_config_file_is_one_line(toy_spec, tmp_path, capsys):
+    (tmp_path / "c.toml").write_bytes(b"\x7fELF\xd0\xff" * 10)
+    code, _, err = run_cli(["train", "toy", "--config", str(tmp_path / "c.toml"), "--print-config"], capsys)
+    assert code == 2 and err.startswith(f"error: config file {tmp_path / 'c.toml'} is not valid TOML")
+    assert "Traceback" not in err
+
+
 def test_optional_options_accept_none_and_check_the_rest(toy_spec, capsys):
     code, out, _ = run_cli(["train", "toy", "--grad-clip", "0.5", "--grad-clip", "none", "--print-config"], capsys)
     assert code == 0 and tomllib.loads(out)["train"]["grad_clip"] == "none"
@@ -84,13 +91,44 @@ def test_info_prints_presets_as_pasteable_flags(capsys):
     assert code == 0 and "--channel-mults 1,2,2,2" in out
 
 
-def test_train_help_is_sectioned_without_empty_defaults(capsys):
-    code, out, _ = run_cli(["train", "stackgan", "--help"], capsys)
-    assert code == 0
-    for title in ("model:", "data:", "run:", "optimisation:", "logging and evaluation:", "hardware:"):
-        assert f"\n{title}\n" in out.lower(), title
-    flat = " ".join(out.split())
-    assert "[default: None]" not in flat and "[default: ]" not in flat and "[default: ()]" not in flat
+def _help_text(argv, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # the same wrapping on any terminal
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    return out
+
+
+def test_train_help_is_sectioned_without_empty_defaults(capsys, monkeypatch):
+    from zoo_core.cli import cli
+
+    short = _help_text(["train", "stackgan", "--help"], capsys, monkeypatch)
+    full = _help_text(["train", "stackgan", "--help-all"], capsys, monkeypatch)
+    headings = ("options:", "model:", "gan options:", "data:", "run:", "optimisation:", "logging and evaluation:",
+                "hardware:")
+    for text in (short, full):
+        at = [text.lower().index(f"\n{title}\n") for title in headings]
+        assert at == sorted(at), "headings out of order"
+        flat = " ".join(text.split())
+        assert "[default: None]" not in flat and "[default: ]" not in flat and "[default: ()]" not in flat
+        assert "[default: False]" not in flat and "[default: True]" not in flat  # flags say on/off
+    assert len(short.splitlines()) <= 160 and len(short.splitlines()) < 0.7 * len(full.splitlines())
+    ctx = cli.make_context("zoo", ["train", "stackgan"], resilient_parsing=True)
+    flags = {p.opts[0] for p in cli.commands["train"].get_command(ctx, "stackgan").params if p.opts[0] != "--help"}
+    described = {ln.split()[0] for ln in full.splitlines() if ln.startswith("  --")}
+    assert flags <= described  # --help-all describes every option ...
+    more = [w for ln in short.split("more: ")[1:] for w in ln.split("\n\n")[0].split()]
+    named = {ln.split()[0] for ln in short.splitlines() if ln.startswith("  --")} | set(more)
+    assert flags <= named and set(more) <= flags  # ... --help names each one, whole (no "--instance-" / "noise")
+    assert {"--z-dim", "--stage", "--c-dim", "--data", "--out", "--steps", "--lr", "--device"} <= named - set(more)
+    assert "--help-all describes the options after 'more:'" in short
+
+
+def test_top_level_help_gives_each_command_its_whole_first_sentence(capsys, monkeypatch):
+    out = _help_text(["--help"], capsys, monkeypatch)
+    listed = out.split("Commands:\n", 1)[1]
+    assert {"convert", "eval", "info", "list", "sample", "train"} <= {ln.split()[0] for ln in listed.splitlines()
+                                                                      if ln.startswith("  ") and not ln.startswith("   ")}
+    assert "..." not in listed and "Hub repo id) into a zoo saved model in --out." in " ".join(listed.split())
 
 
 # ------------------------------------------------------------------ 3. resume with a changed architecture
@@ -115,7 +153,7 @@ def test_path_looking_sources_are_local_with_did_you_mean(tmp_path, monkeypatch)
     with pytest.raises(ZooError, match=r"^no such run folder runs/ddpmm; did you mean runs/ddpm\? "
                                        r"\(for the Hub repo, write hf://runs/ddpmm\)$"):
         classify("runs/ddpmm")
-    with pytest.raises(ZooError, match=r"no such run folder rnus/ddpm "):  # near-miss of runs/
+    with pytest.raises(ZooError, match=r"no such run folder rnus/ddpm; did you mean runs/ddpm\? "):  # runs/ typo
         classify("rnus/ddpm")
     with pytest.raises(ZooError, match="no such run folder ./ddpm"):
         classify("./ddpm")
@@ -143,6 +181,12 @@ def test_sample_out_decisions_and_no_silent_overwrite(saved_gan, tmp_path, monke
     assert all(f["seed"] == 0 and (tmp_path / f["path"]).is_file() for f in summary["files"])
     code, _, err = run_cli(base + ["--out", "imgs"], capsys)
     assert code == 2 and "already holds 3 of the files" in err
+
+
+def test_an_unknown_sample_option_is_named_as_typed(saved_gan, tmp_path, capsys):
+    out = str(tmp_path / "x.png")
+    code, _, err = run_cli(["sample", str(saved_gan), "-o", "foo=1", "--device", "cpu", "--out", out], capsys)
+    assert code == 2 and err.strip() == "error: dcgan.generate() does not take foo= (zoo sample -o foo=...)"
 
 
 def test_truncation_is_validated(saved_gan, capsys):
@@ -213,7 +257,18 @@ def test_json_on_read_commands(capsys):
     assert code == 0 and "ddpm" in {m["name"] for m in json.loads(out)}
 
 
-def test_completion_offers_models_samplers_and_presets(monkeypatch, capsys):
+def test_mistyped_flags_and_missing_arguments_are_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # one line however long: not wrapped
+    for argv, needle in ((["train", "dcgan", "--stpes", "3"], "no such option '--stpes'"),
+                         (["sample"], "missing argument 'SRC'"),
+                         (["train", "dcgan", "--lr-schedule", "linear", "--print-config"], "'linear' is not one of"),
+                         (["info", "dcgan", "--jsn"], "no such option '--jsn'")):
+        code, out, err = run_cli(argv, capsys)
+        assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and needle in err, err
+        assert f"See `zoo {argv[0]}" in err and "Usage:" not in err
+
+
+def test_completion_offers_models_samplers_and_presets(saved_gan, monkeypatch, capsys):
     def complete(words: str) -> list[str]:
         monkeypatch.setenv("COMP_WORDS", words)
         monkeypatch.setenv("COMP_CWORD", str(len(words.split(" ")) - 1))
@@ -226,7 +281,9 @@ def test_completion_offers_models_samplers_and_presets(monkeypatch, capsys):
 
     assert {"ddpm", "dcgan"} <= set(complete("zoo train d"))
     assert set(complete("zoo info st")) == {"stackgan"}
-    assert set(complete("zoo sample x --sampler d")) == {"ddim", "dpm++"}
+    assert set(complete("zoo sample x --sampler d")) == {"ddim", "dpm++"}  # x: no such folder, every sampler
+    assert complete(f"zoo sample {saved_gan} --sampler ") == ["latent"]  # a local model: its own
+    assert complete(f"zoo eval {saved_gan} --sampler ") == ["latent"]  # zoo eval completes them too
     from zoo_iddpm.config import IDDPMConfig
 
     assert set(complete("zoo train iddpm --preset ")) == set(IDDPMConfig.PRESETS)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import doctest
 import importlib
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 
 from zoo_core.errors import ZooError
@@ -90,3 +95,52 @@ def test_every_name_docs_plugins_md_cites_imports():
             break
         else:
             pytest.fail(f"docs/plugins.md cites {dotted}, which does not import")
+
+
+def test_docs_plugins_md_names_every_hook_and_no_other():
+    from zoo_core.plugins import HOOKS
+
+    cited = set(re.findall(r"`(register_\w+)", DOCS.read_text()))
+    assert set(HOOKS) == cited and len(HOOKS) >= 8
+
+
+def _write_walkthrough(root):
+    """The plugin docs/plugins.md builds: its files (python blocks opening with ``# zoo_x/file.py``) written
+    under ``root``, and the entry point its pyproject block declares."""
+    from importlib.metadata import EntryPoint
+
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```$", DOCS.read_text(), re.M | re.S)
+    files = {m.group(1): body for lang, body in blocks if lang == "python" and (m := re.match(r"# (zoo_\w+/\w+\.py)\n", body))}
+    assert {"hooks.py", "config.py", "model.py", "trainer.py"} <= {f.split("/")[1] for f in files}
+    for rel, body in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(body)
+        (root / rel).with_name("__init__.py").touch()
+    entry_points = tomllib.loads(next(body for lang, body in blocks if lang == "toml"))["project"]["entry-points"]
+    ((name, value),) = entry_points["zoo"].items()
+    return EntryPoint(name, value, "zoo")
+
+
+def test_docs_plugins_md_walkthrough_is_a_working_plugin(tmp_path, monkeypatch, capsys):
+    from zoo_core.cli import main
+    from zoo_core.plugins import load, registry
+
+    torch.set_num_threads(1)
+    entry_point = _write_walkthrough(tmp_path / "src")
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    light = f"import sys, {entry_point.value}; assert 'torch' not in sys.modules"  # the hook module stays light
+    subprocess.run([sys.executable, "-c", light], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    state = load([entry_point])
+    assert [p.error for p in state.plugins] == [None, None]  # the core and the new plugin
+    reg = registry()
+    reg.add(state.registry.model("myvae"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = doctest.testfile(str(DOCS), module_relative=False, optionflags=doctest.ELLIPSIS)
+        assert result.attempted >= 6 and result.failed == 0
+        main(["sample", "runs/vae", "-o", "temperature=0.5", "--n", "2", "--out", "s.png", "--device", "cpu"])
+        assert (tmp_path / "s.png").is_file()  # the family's own option, from the CLI
+    finally:
+        reg.remove("model", "myvae")
+        for name in [m for m in sys.modules if m.split(".")[0] == entry_point.value.split(".")[0]]:
+            del sys.modules[name]

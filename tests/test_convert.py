@@ -21,6 +21,7 @@ from safetensors.torch import load_file  # noqa: E402
 from zoo_core import from_pretrained  # noqa: E402
 from zoo_core.convert import convert  # noqa: E402
 from zoo_core.errors import ZooError  # noqa: E402
+from zoo_core.importing import seeded_state_dict  # noqa: E402
 
 UNET = {"block_out_channels": [16, 32], "down_block_types": ["AttnDownBlock2D", "DownBlock2D"],
         "up_block_types": ["UpBlock2D", "AttnUpBlock2D"], "sample_size": 16, "norm_num_groups": 8,
@@ -40,11 +41,8 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def diffusers_folder(tmp_path):
-    torch.manual_seed(0)
     unet = diffusers.UNet2DModel(**UNET)
-    with torch.no_grad():
-        for p in unet.parameters():
-            p.copy_(torch.randn_like(p) * 0.2)
+    unet.load_state_dict(seeded_state_dict({k: v.shape for k, v in unet.state_dict().items()}, std=0.2))
     folder = tmp_path / "ddpm-diffusers"
     unet.save_pretrained(folder)
     (folder / "scheduler_config.json").write_text(json.dumps(SCHEDULER))
@@ -87,7 +85,7 @@ def test_cli_convert_errors_are_one_line(diffusers_folder, cache, tmp_path, caps
 def test_diffusers_repo_on_the_hub_loads_by_repo_id(hub, diffusers_folder, tmp_path, capsys):
     hub.put("google/ddpm-tiny", files_of(diffusers_folder) | {"README.md": b"# tiny\n"})
     model = from_pretrained("google/ddpm-tiny", device="cpu")
-    x, t = torch.randn(1, 3, 16, 16), torch.tensor([10])
+    x, t = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0)), torch.tensor([10])
     want = diffusers.UNet2DModel.from_pretrained(diffusers_folder).eval()(x, t).sample
     with torch.no_grad():
         torch.testing.assert_close(model.denoise(x, t), want, atol=1e-5, rtol=1e-5)

@@ -125,34 +125,23 @@ def test_unreachable_hub_uses_cache_or_says_so(hub, saved, monkeypatch):
 
 
 # ------------------------------------------------------------------ what a repo may hold
-def test_missing_plugin_names_the_distribution(hub, saved):
-    push_record(hub, "me/xyz", saved, zoo_model="xyz", distribution="zoo-xyz")
-    with pytest.raises(PluginMissingError, match="^this model needs zoo-xyz: pip install zoo-xyz$"):
-        from_pretrained("me/xyz")
-
-
-def test_newer_format_is_refused(hub, saved):
-    push_record(hub, "me/future", saved, zoo_format=99)
-    with pytest.raises(ZooError, match="zoo format 99, newer than this zoo-core understands.*pip install -U zoo-core"):
-        from_pretrained("me/future")
-
-
-def test_config_values_are_validated(hub, saved):
-    push_record(hub, "me/bad", saved, config={"res": 1000, "latent": 3})
-    with pytest.raises(ZooError, match="--res in config.json: must be <= 16"):
+@pytest.mark.parametrize("changes, error, match", [
+    ({"zoo_model": "xyz", "distribution": "zoo-xyz"}, PluginMissingError,
+     "^this model needs zoo-xyz: pip install zoo-xyz$"),
+    ({"zoo_format": 99}, ZooError, "zoo format 99, newer than this zoo-core understands.*pip install -U zoo-core"),
+    ({"config": {"res": 1000, "latent": 3}}, ZooError, "--res in config.json: must be <= 16"),
+    ({"config": {"res": "os.system('x')"}}, ZooError, "--res in config.json: expected an integer"),
+    ({"config": {"res": 4, "__class__": "x"}}, ZooError, "unknown option"),
+    ({"config": {"res": 8, "latent": 3}}, ZooError, "do not match the hubtiny config"),
+], ids=["missing-plugin", "newer-format", "res-too-big", "res-not-int", "unknown-option", "weights-mismatch"])
+def test_a_record_no_zoo_writes_is_refused_with_the_reason(changes, error, match, hub, saved):
+    """A plugin that is not installed names its distribution; bad config values and shapes are one-line errors."""
+    push_record(hub, "me/bad", saved, **changes)
+    with pytest.raises(error, match=match):
         from_pretrained("me/bad")
-    push_record(hub, "me/bad2", saved, config={"res": "os.system('x')"})
-    with pytest.raises(ZooError, match="--res in config.json: expected an integer"):
-        from_pretrained("me/bad2")
-    push_record(hub, "me/bad3", saved, config={"res": 4, "__class__": "x"})
-    with pytest.raises(ZooError, match="unknown option"):
-        from_pretrained("me/bad3")
 
 
-def test_damaged_or_mismatched_weights(hub, saved):
-    push_record(hub, "me/mismatch", saved, config={"res": 8, "latent": 3})
-    with pytest.raises(ZooError, match="do not match the hubtiny config"):
-        from_pretrained("me/mismatch")
+def test_damaged_weights(hub, saved):
     hub.put("me/damaged", {**files_of(saved), "model.safetensors": b"\xff" * 64})
     with pytest.raises(ZooError, match="not a valid safetensors file"):
         from_pretrained("me/damaged")

@@ -59,7 +59,16 @@ def _train_command(spec) -> click.Command:
         train(spec, preset=preset, config=config_file, source="the command line", **options)
 
     doc = f"Train {spec.name}: {spec.summary}"
-    return SectionedCommand(spec.name, params=params, callback=run, help=doc, short_help=spec.summary)
+    return SectionedCommand(spec.name, params=params, callback=run, help=doc, short_help=spec.summary,
+                            order=HELP_ORDER, full=("options", "model"), brief=HELP_BRIEF)
+
+
+#: ``zoo train NAME --help``: the headings in order; the model's own options are always described,
+#: of the options every model (or every GAN) shares only these, the rest are named (``--help-all``).
+HELP_ORDER = ("model", "GAN options", "data", "run", "optimisation", "logging and evaluation", "hardware")
+HELP_BRIEF = frozenset({"z_dim", "loss", "lr_g", "lr_d", "data", "flip", "labels", "out", "init", "resume", "steps",
+                        "seed", "batch_size", "grad_accum", "lr", "grad_clip", "ema", "sample_every",
+                        "checkpoint_every", "eval_every", "logger", "device", "precision"})
 
 
 class TrainGroup(click.Group):
@@ -73,7 +82,20 @@ class TrainGroup(click.Group):
 
 
 # ------------------------------------------------------------------ group
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class ZooGroup(click.Group):
+    """``zoo --help`` lists each command with its whole first sentence, wrapped: click cuts it at the
+    terminal's width with "...", which left "Convert SRC (a published checkpoint: file, folder or Hub repo...".
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="zoo-core", prog_name="zoo")
 def cli() -> None:
     """zoo: train, sample, evaluate and share generative models."""
@@ -183,6 +205,13 @@ def _add_plugin_commands() -> list[str]:
 COMMAND_CLASHES: list[str] = []  # filled by main(); shown by `zoo plugins`
 
 
+def _error_line(text: str, code: int) -> None:
+    from rich.markup import escape  # the message holds text from files, the Hub and the user
+
+    _console(stderr=True).print(f"[red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes end in one line and exit status 2, never a traceback."""
     from .commands import warnings_as_lines
@@ -192,12 +221,13 @@ def main(argv: list[str] | None = None) -> None:
             COMMAND_CLASHES[:] = _add_plugin_commands()
             cli.main(args=argv, prog_name="zoo", standalone_mode=False)
     except ZooError as exc:
-        from rich.markup import escape  # the message holds text from files, the Hub and the user
-
-        _console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _error_line(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)
+    except click.UsageError as exc:  # click's own four lines (usage, try, blank, Error:) made one
+        text = exc.format_message()
+        where = f" See `{exc.ctx.command_path} --help`." if exc.ctx else ""
+        _error_line(text[:1].lower() + text[1:] + where, exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -202,7 +202,7 @@ def read_file(path: str | Path, model: str | None = None) -> dict[str, Any]:
     try:
         text = path.read_text()
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:  # a binary file: not text
         raise ZooError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
     if not isinstance(data, dict):
         raise ZooError(f"config file {path} must hold a table of options")

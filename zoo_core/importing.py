@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,16 @@ def entry_state(obj: Any, path: Path, keys: tuple[str, ...], marker: str, what: 
     return obj
 
 
+def stub_config(obj: Any, key: str = "config") -> dict[str, Any]:
+    """The attributes of the inert stand-in a checkpoint dict pickles under ``key`` (``{}`` when there is none).
+
+    Formats such as pytorch_GAN_zoo's pickle their training config object beside the weights; it says
+    what shapes cannot (activations, class inputs, a mid-fade blend), so importers check it.
+    """
+    config = obj.get(key) if isinstance(obj, dict) else None
+    return dict(vars(config)) if config is not None and hasattr(config, "__dict__") else {}
+
+
 def _load_pickle(path: Path) -> Any:
     import torch
 
@@ -128,6 +138,20 @@ def _state_dict_of(obj: Any, path: Path) -> dict[str, Any]:
                                                        for k, v in obj.items()):
         raise ZooError(f"{path} does not hold a state dict (a mapping of names to tensors)")
     return obj
+
+
+def checkpoint_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path when it is a file, else a one-line ZooError naming ``what`` was expected there."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZooError(f"{path} is not a file (expected {what})")
+    return path
+
+
+def is_release(path: str | Path, names: Mapping[str, Any], suffixes: tuple[str, ...] = (".pth", ".pt")) -> bool:
+    """Whether ``path`` is a file whose stem is one of a format's released ``names`` (detection by name only)."""
+    path = Path(path)
+    return path.is_file() and path.suffix in suffixes and path.stem in names
 
 
 def first_file(folder: Path, names: tuple[str, ...]) -> Path | None:
@@ -164,6 +188,35 @@ def check_state(expected: Mapping[str, tuple], got: Mapping[str, tuple], source:
         if tuple(expected[name]) != tuple(got[name]):
             raise ZooError(f"the weights of {source} do not fit the converted architecture: {name} has shape "
                            f"{tuple(got[name])}, expected {tuple(expected[name])}")
+
+
+def seeded_state_dict(shapes: Mapping[str, Sequence[int]], seed: int = 0, std: float = 0.1,
+                      bias_std: float | None = None) -> dict[str, Any]:
+    """Deterministic stand-in weights for a state dict of ``shapes``: what golden-file tests load.
+
+    A golden file stores only key shapes and outputs; the script that ran the original code and the
+    test that checks zoo against it both rebuild the same weights here, so none are stored and the
+    two cannot drift apart. Tensors are drawn in sorted key order from one CPU
+    ``torch.Generator().manual_seed(seed)``: floats N(0, std^2), names ending in ``bias`` N(0, bias_std^2)
+    when ``bias_std`` is given. Batch-norm buffers stay meaningful: ``running_var`` is U(0.5, 1.5) from
+    the same generator (a variance must be positive) and ``num_batches_tracked`` is 0 (it draws nothing).
+    """
+    import torch
+
+    if not std > 0 or (bias_std is not None and not bias_std > 0):
+        raise ZooError(f"seeded_state_dict needs std > 0 and bias_std > 0 (or None), got {std} and {bias_std}")
+    g = torch.Generator().manual_seed(seed)
+    out: dict[str, Any] = {}
+    for key in sorted(shapes):
+        shape = tuple(int(n) for n in shapes[key])
+        if key.endswith("num_batches_tracked"):
+            out[key] = torch.tensor(0)
+        elif key.endswith("running_var"):
+            out[key] = torch.rand(shape, generator=g) + 0.5
+        else:
+            scale = bias_std if bias_std is not None and key.endswith("bias") else std
+            out[key] = torch.randn(shape, generator=g) * scale
+    return out
 
 
 def write_model(model, out: Path, card: dict[str, Any] | None = None) -> Path:

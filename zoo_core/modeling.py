@@ -336,5 +336,5 @@ def unexpected_arguments(model: Any, kwargs: dict[str, Any], what: str = "genera
     if names == ["prompt"] and conditioning != "text":
         return ZooError(f"{model.zoo_name} does not take a text prompt (prompt= / --prompt)"
                         + ("; pass label=K (--class K)" if conditioning == "class" else ""))
-    shown = ", ".join(f"{k}= ({_FLAGS.get(k, '--' + k.replace('_', '-'))})" for k in names)
+    shown = ", ".join(f"{k}= ({_FLAGS.get(k, f'zoo sample -o {k}=...')})" for k in names)  # no --{k} flag exists
     return ZooError(f"{model.zoo_name}.{what}() does not take {shown}")

@@ -19,11 +19,24 @@ def _default_text(value: Any) -> str:
 
 
 def _help(f: dataclasses.Field, default: Any) -> str:
-    """The help text with its default; an unset (None) or empty default is not shown as ``[default: ]``."""
+    """The help text with its default; an unset (None) or empty default is not shown as ``[default: ]``,
+    and a flag's default reads ``on``/``off`` (``--flip / --no-flip ... [default: False]`` made readers
+    wonder which of the two spellings False meant)."""
     text = f.metadata.get("help", "")
     if default is None or default == "" or default == ():
         return text
-    return f"{text}  [default: {_default_text(default)}]"
+    shown = ("on" if default else "off") if isinstance(default, bool) else _default_text(default)
+    return f"{text}  [default: {shown}]"
+
+
+def _declared_section(cls: type, name: str) -> str | None:
+    """The ``HELP_SECTION`` of the class that declares field ``name`` (e.g. the GAN toolkit's
+    ``GANOptions``; a subclass redefining the field makes it its own), so the options every GAN
+    shares are listed apart from the model's own."""
+    for base in cls.__mro__:
+        if name in vars(base).get("__annotations__", {}):
+            return vars(base).get("HELP_SECTION")
+    return None
 
 
 def as_flags(values: dict[str, Any]) -> str:
@@ -57,11 +70,13 @@ def click_options(cls: type, defaults: dict[str, Any] | None = None, section: st
                   sections: dict[str, tuple[str, ...]] | None = None) -> list[click.Option]:
     """One option per field; every default is None so explicit flags can be told apart.
 
-    Each option remembers its help section (``section``, or the field's entry in ``sections``) for
-    :class:`SectionedCommand`.
+    Each option remembers its help section for :class:`SectionedCommand`: the field's entry in
+    ``sections``, else the ``HELP_SECTION`` of the base class declaring it, else ``section``.
     """
     defaults = defaults or {}
     where = {name: title for title, names in (sections or {}).items() for name in names}
+    for f in dataclasses.fields(cls):
+        where.setdefault(f.name, _declared_section(cls, f.name) or section)
     out = []
     for f in dataclasses.fields(cls):
         if f.metadata.get("cli") is False:
@@ -72,7 +87,7 @@ def click_options(cls: type, defaults: dict[str, Any] | None = None, section: st
         help_text = _help(f, default)
         if tp is bool:
             out.append(click.Option([f"{flag}/--no-{flag[2:]}", f.name], default=None, help=help_text))
-            out[-1].zoo_section = where.get(f.name, section)
+            out[-1].zoo_section = where[f.name]
             continue
         if optional:  # "none" sets it back to None; coerce() checks the rest and names the flag
             ctype: Any = click.STRING
@@ -89,26 +104,69 @@ def click_options(cls: type, defaults: dict[str, Any] | None = None, section: st
         multiple = bool(f.metadata.get("multiple"))  # repeatable (--logger a --logger b); () when not given
         out.append(click.Option([flag, *aliases, f.name], type=ctype, default=None, help=help_text,
                                 metavar=metavar, multiple=multiple))
-        out[-1].zoo_section = where.get(f.name, section)
+        out[-1].zoo_section = where[f.name]
     return out
 
 
 class SectionedCommand(click.Command):
-    """A command whose ``--help`` lists options under headings (model, data, optimisation, ...).
+    """A command whose ``--help`` lists options under headings, common ones described, the rest named.
 
-    An option's heading is its ``zoo_section`` attribute (set by :func:`click_options`); options
-    without one are listed first, under "options".
+    ``zoo train stackgan --help`` once described 73 options in 200 lines. Now each option sits under
+    its heading (``zoo_section``, set by :func:`click_options`; none: "options") in ``order``; the
+    options of the headings in ``full`` (the command's own and the model's) and those named in
+    ``brief`` are described, the others of a heading are only named on a ``more:`` line, and
+    ``--help-all`` describes every option. Names stay visible, so nothing has to be guessed, while
+    the help of a model fits about two screens.
     """
 
+    def __init__(self, *args: Any, order: tuple[str, ...] = (), full: tuple[str, ...] = ("options",),
+                 brief: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order, self.full, self.brief = order, full, brief
+        self.params.append(click.Option(["--help-all"], is_flag=True, expose_value=False, is_eager=True,
+                                        callback=_help_all, help="describe every option, not only the common ones"))
+
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        groups: dict[str, list[tuple[str, str]]] = {}
+        everything = ctx.meta.get("zoo_help_all", False)
+        groups: dict[str, list[click.Parameter]] = {}
         for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is not None:
-                groups.setdefault(getattr(param, "zoo_section", None) or "options", []).append(record)
-        for title, rows in groups.items():
+            if param.get_help_record(ctx) is not None:
+                groups.setdefault(getattr(param, "zoo_section", None) or "options", []).append(param)
+        rank = {title: i for i, title in enumerate(("options", *self.order))}
+        folded = False
+        for title in sorted(groups, key=lambda t: rank.get(t, len(rank))):
+            shown = [p for p in groups[title] if everything or title in self.full or p.name in self.brief]
+            more = [p.opts[0] for p in groups[title] if p not in shown]
             with formatter.section(title):
-                formatter.write_dl(rows)
+                formatter.write_dl([p.get_help_record(ctx) for p in shown])
+                if more:  # wrapped by hand: click's wrapper breaks flags at hyphens ("--instance-" / "noise")
+                    _write_names(formatter, "more: ", more)
+                    folded = True
+        if folded:
+            formatter.write_paragraph()
+            formatter.write_text(f"--help-all describes the options after 'more:' (`zoo info {self.name}` "
+                                 "lists them all with types and defaults).")
+
+
+def _write_names(formatter: click.HelpFormatter, label: str, names: list[str]) -> None:
+    """``label`` then ``names`` filling the help's width, each name whole, continuation lines aligned."""
+    indent = " " * formatter.current_indent
+    width = max((formatter.width or 80) - formatter.current_indent - len(label), 20)
+    lines: list[str] = []
+    for name in names:
+        if lines and len(lines[-1]) + 1 + len(name) <= width:
+            lines[-1] += " " + name
+        else:
+            lines.append(name)
+    for i, line in enumerate(lines):
+        formatter.write(f"{indent}{label if i == 0 else ' ' * len(label)}{line}\n")
+
+
+def _help_all(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        ctx.meta["zoo_help_all"] = True
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
 
 
 def explicit(params: dict[str, Any], classes: list[type]) -> dict[str, Any]:

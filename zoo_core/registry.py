@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import ZooError
@@ -41,11 +41,21 @@ def find(table: dict[str, Any], kind: str, name: str) -> Any:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """What ``zoo list`` shows and what the CLI needs to build, train and sample one model."""
+class Spec:
+    """What every spec has: the ``name`` users type and a one-line ``summary``, then the spec's own fields;
+    ``distribution`` and ``version`` (keyword-only) say which installed distribution registered it, stamped
+    by :meth:`Registry.add`, so a plugin never writes them itself."""
 
     name: str
     summary: str
+    distribution: str = field(default="", kw_only=True)
+    version: str = field(default="", kw_only=True)
+
+
+@dataclass(frozen=True)
+class ModelSpec(Spec):
+    """What ``zoo list`` shows and what the CLI needs to build, train and sample one model."""
+
     family: str
     config: str  # import path of the config dataclass (a module that does not import torch)
     model: str  # import path of the Generator class; ``cls(config)`` builds it
@@ -53,8 +63,6 @@ class ModelSpec:
     samplers: tuple[str, ...] = ()
     conditioning: str = "none"  # none | class | text
     paper: str = ""
-    distribution: str = ""
-    version: str = ""
 
     def load_config_class(self) -> type:
         return load_object(self.config)
@@ -67,42 +75,30 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class SamplerSpec:
+class SamplerSpec(Spec):
     """A way to draw images from a trained model; ``fn(model, n, generator, steps, progress, **kw)``."""
 
-    name: str
-    summary: str
     fn: str
     families: tuple[str, ...] = ()  # empty: any model that provides what the sampler needs
-    distribution: str = ""
-    version: str = ""
 
 
 @dataclass(frozen=True)
-class MetricSpec:
+class MetricSpec(Spec):
     """A metric (``kind="metric"``) or a feature extractor (``kind="extractor"``); ``factory(**kw)``."""
 
-    name: str
-    summary: str
     factory: str
     kind: str = "metric"
-    distribution: str = ""
-    version: str = ""
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
+class DatasetSpec(Spec):
     """A built-in dataset generated in code: ``factory(seed=..., **kw) -> Dataset`` of PIL images."""
 
-    name: str
-    summary: str
     factory: str
-    distribution: str = ""
-    version: str = ""
 
 
 @dataclass(frozen=True)
-class ImporterSpec:
+class ImporterSpec(Spec):
     """A reader of a published checkpoint format (diffusers, improved-diffusion ``.pt``, ...).
 
     ``detect`` is the import path of ``fn(path: Path) -> bool`` (looks at file names and JSON/headers only);
@@ -110,49 +106,37 @@ class ImporterSpec:
     ``out`` (config.json + model.safetensors) and returns it. Both read tensors only, never unpickle code.
     """
 
-    name: str
-    summary: str
     model: str  # the zoo model name the format converts into
     detect: str
     convert: str
-    distribution: str = ""
-    version: str = ""
 
 
 @dataclass(frozen=True)
-class PretrainedSpec:
+class PretrainedSpec(Spec):
     """A published checkpoint the zoo can load (``zoo list --pretrained``); nothing is downloaded to list it.
 
     ``name`` is what users type (a Hub repo id such as ``google/ddpm-cifar10-32``, or a short name for files
     published elsewhere); ``source`` where the weights live (repo id or URL); ``format`` an ImporterSpec name.
     """
 
-    name: str
-    summary: str
     model: str
     format: str
     source: str = ""
     paper: str = ""
     res: int = 0
     dataset: str = ""
-    score: str = ""  # as the paper reports it, e.g. "FID 3.17"
+    score: str = ""  # as published for these weights (paper or repository), e.g. "FID 3.17"; "" when none was
     license: str = ""
     options: tuple[tuple[str, Any], ...] = ()  # extra convert options (e.g. the release's model flags)
-    distribution: str = ""
-    version: str = ""
 
 
 @dataclass(frozen=True)
-class LoggerSpec:
+class LoggerSpec(Spec):
     """An experiment logger for ``--logger NAME``; ``factory(run_dir, run_name)`` returns a
     :class:`zoo_core.loggers.Logger`. ``extra`` names the optional install (``zoo-core[extra]``)."""
 
-    name: str
-    summary: str
     factory: str
     extra: str = ""
-    distribution: str = ""
-    version: str = ""
 
 
 KINDS = {"model": ModelSpec, "sampler": SamplerSpec, "metric": MetricSpec, "extractor": MetricSpec,

@@ -27,10 +27,23 @@ def _siblings(path: Path) -> list[str]:
         return []
 
 
+def _close_paths(path: Path) -> list[str]:
+    """Existing paths a typo away from ``path`` in any of its parts: ``rnus/gann`` -> ``runs/gan``."""
+    found = [Path(path.anchor) if path.is_absolute() else Path()]
+    for part in path.parts[1:] if path.is_absolute() else path.parts:
+        step = []
+        for base in found:
+            if part == ".." or (base / part).exists():
+                step.append(base / part)
+            else:
+                step += [base / m for m in difflib.get_close_matches(part, _siblings(base / part), n=3, cutoff=0.6)]
+        found = step[:3]
+    return [str(p) for p in found if p != path]
+
+
 def _missing(src: str, path: Path) -> ZooError:
-    close = difflib.get_close_matches(path.name, _siblings(path), n=3, cutoff=0.6)
-    parent = "" if str(path.parent) in ("", ".") else str(path.parent).rstrip("/") + "/"
-    hint = f"; did you mean {', '.join(parent + c for c in close)}?" if close else ""
+    close = _close_paths(path)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
     hub = f" (for the Hub repo, write {HUB_PREFIX}{src})" if REPO_ID.match(src) else ""
     return ZooError(f"no such run folder {src}{hint}{hub}")
 

@@ -97,7 +97,7 @@ def _tuple(v: object) -> object:
 
 #: How ``zoo train NAME --help`` groups the engine's options (the model's and the data's have their own).
 SECTIONS = {
-    "run": ("out", "init", "resume", "steps", "seed"),
+    "run": ("out", "init", "resume", "steps", "seed", "license"),
     "optimisation": ("batch_size", "grad_accum", "lr", "lr_schedule", "lr_step_every", "lr_gamma", "warmup",
                      "grad_clip", "grad_warn", "on_nonfinite", "ema", "ema_decay", "ema_gamma"),
     "logging and evaluation": ("log_every", "sample_every", "sample_n", "checkpoint_every", "keep_checkpoints",

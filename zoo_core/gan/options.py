@@ -8,7 +8,7 @@ Imports no torch (config modules must stay light for the CLI).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from zoo_core.config import opt
 
@@ -41,6 +41,8 @@ def parse_smoothing(value: str | float | None) -> str | float | None:
 @dataclass
 class GANOptions:
     """Shared GAN training options (fields become ``zoo train NAME --flags``)."""
+
+    HELP_SECTION: ClassVar[str] = "GAN options"  # their heading in `zoo train NAME --help`
 
     z_dim: int = opt(100, "latent size; z is drawn from a standard Gaussian (a 'spherical' z)",
                      min=1, max=4096)

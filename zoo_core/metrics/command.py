@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..completion import complete_sampler
 from ..errors import ZooError
 from ..progress import every_option
 
@@ -93,7 +94,8 @@ def results_path(out: str | None, force: bool) -> Path:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="data loader workers")
-@click.option("--sampler", default=None, help="sampler of the model (see `zoo info NAME`)")
+@click.option("--sampler", default=None, shell_complete=complete_sampler,
+              help="sampler of the model (see `zoo info NAME`)")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="sampling steps (diffusion models)")
 @click.option("--revision", default=None, help="Hub revision when SRC is a repo id")
 @click.option("--trust-code", is_flag=True, help="let SRC's config import the code it names (trust its author)")

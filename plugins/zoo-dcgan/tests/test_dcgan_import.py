@@ -1,11 +1,12 @@
 """pytorch_GAN_zoo's DCGAN checkpoint converts exactly, checked against a golden file made by the original code.
 
-tests/data/README.md says how it was made; ``fill`` regenerates its weights from the recorded shapes.
+tests/data/README.md says how it was made; ``fill`` (``zoo_core.importing.seeded_state_dict``) regenerates its weights from the recorded shapes.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,24 +16,14 @@ from safetensors.torch import load_file
 from zoo_core import from_pretrained
 from zoo_core.convert import convert, detect
 from zoo_core.errors import ZooError
+from zoo_core.importing import seeded_state_dict
 
 DATA = Path(__file__).parent / "data"
 SHAPES = json.loads((DATA / "dcgan_tiny.json").read_text())["shapes"]
 GOLDEN = load_file(DATA / "dcgan_tiny.safetensors")
 
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """The generator's weights: floats N(0, 0.2^2), running variances U(0.5, 1.5), sorted key order; counters 0."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k in sorted(shapes):
-        if k.endswith("num_batches_tracked"):
-            out[k] = torch.tensor(0)
-        elif k.endswith("running_var"):
-            out[k] = torch.rand(tuple(shapes[k]), generator=g) + 0.5
-        else:
-            out[k] = torch.randn(tuple(shapes[k]), generator=g) * 0.2
-    return out
+fill = partial(seeded_state_dict, std=0.2)  # make_golden.py's weights, regenerated: floats N(0, 0.2^2)
 
 
 def test_generator_equals_the_original(tmp_path):
@@ -69,3 +60,32 @@ def test_converted_model_samples_and_fine_tunes(tmp_path, monkeypatch):
     tuned, source = load_file(run / "final" / "model.safetensors"), load_file(folder / "model.safetensors")
     assert tuned.keys() == source.keys()
     assert json.loads((run / "final" / "config.json").read_text())["config"]["channels"] == 4
+
+
+def test_a_one_attribute_ac_gan_is_zoo_class_conditioning():
+    """Their AC-GAN input is the noise then a one-hot class: zoo's class_cond G computes the same function."""
+    from zoo_dcgan.importers import class_inputs, generator
+
+    config = {"lossCriterion": "DCGAN", "categoryVectorDim": 3, "attribKeysOrder": {"Main": {"order": 0,
+              "values": ["dress", "shirt", "shoe"]}}}
+    weights = fill(SHAPES)
+    conditional = generator(weights, class_inputs(config, Path("g.pth")), "g.pth")
+    plain = generator(weights, class_inputs({}, Path("g.pth")), "g.pth")  # golden-checked above: their G exactly
+    assert (conditional.config.z_dim, conditional.config.num_classes, plain.config.z_dim) == (5, 3, 8)
+    z, label = GOLDEN["z"][:, :5], torch.tensor([2, 0])
+    with torch.no_grad():
+        want = plain.net(torch.cat([z, torch.nn.functional.one_hot(label, 3).float()], dim=1))
+        torch.testing.assert_close(conditional.net(z, label), want, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("config, match", [
+    ({"categoryVectorDim": 20, "attribKeysOrder": {"input_gender": {}, "input_category": {}, "input_pose": {}}},
+     "an AC-GAN over 3 attributes \\(input_gender, input_category, input_pose; 20 one-hot values"),
+    ({"lossCriterion": "WGANGP"}, "lossCriterion='WGANGP', which has no tanh output"),
+    ({"categoryVectorDim": "3"}, "categoryVectorDim '3'; expected an integer"),
+])
+def test_generators_zoo_cannot_compute_are_refused(config, match):
+    from zoo_dcgan.importers import class_inputs
+
+    with pytest.raises(ZooError, match=match):
+        class_inputs(config, Path("DCGAN_fashionGen-1d67302.pth"))

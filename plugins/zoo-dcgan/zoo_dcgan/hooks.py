@@ -19,7 +19,6 @@ def register_models(register):
     ))
 
 
-
 @hookimpl
 def register_importers(register):
     register(ImporterSpec(
@@ -33,11 +32,7 @@ def register_importers(register):
 
 @hookimpl
 def register_pretrained(register):
-    from .importers import RELEASES, URL  # light: no torch
+    from .catalogue import CATALOGUE  # light: no torch
 
-    for name, (res, dataset) in RELEASES.items():
-        register(PretrainedSpec(
-            name=f"{name}.pth", summary=f"pytorch_GAN_zoo DCGAN, {dataset}", model="dcgan",
-            format="pytorch-gan-zoo-dcgan", source=URL.format(name),
-            paper="Radford, Metz, Chintala. DCGAN. ICLR 2016 (pytorch_GAN_zoo's training)", res=res,
-            dataset=dataset, license="bsd-3-clause (pytorch_GAN_zoo)"))
+    for spec in CATALOGUE:
+        register(spec)

@@ -1,10 +1,16 @@
 """pytorch_GAN_zoo's DCGAN checkpoint (its torch.hub model, trained on FashionGen) into a zoo ``dcgan``.
 
 The hub checkpoint has the same layout as its PGAN ones (``{"config", "netG", "netD", "avgG"}``, the
-config a pickled object of their ``BaseConfig`` class, admitted as an inert stand-in and ignored).
+config a pickled object of their ``BaseConfig`` class, admitted as an inert stand-in).
 Their generator is zoo's: a 4x4 transposed convolution from z, then batch norm + ReLU and stride-2
 transposed 4x4 convolutions halving the width, and a bias-free output convolution with tanh. The
 shape (latent size, base width, depth) is read from the weights; zoo's output bias is set to zero.
+
+The config says what the weights cannot: an AC-GAN generator (their ``categoryVectorDim``) takes one-hot
+class values after the noise, which is zoo's ``class_cond`` input exactly when there is one attribute;
+one-hot codes of several attributes, or a loss without the tanh output, are refused with the reason.
+The FashionGen release is documented with a 120-value input (torch.hub's page) where dcgan_config.py's
+DCGAN default is 100 noise values, and its recipe conditions on several FashionGen attributes.
 """
 
 from __future__ import annotations
@@ -15,26 +21,44 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import entry_state, load_checked, read_checkpoint, write_model
+from zoo_core.importing import (checkpoint_file, entry_state, is_release, load_checked, read_checkpoint, stub_config,
+                                write_model)
+
+from .catalogue import RELEASES
 
 STUBS = ("models.utils.config.BaseConfig",)
-RELEASES = {"DCGAN_fashionGen-1d67302": (64, "FashionGen")}
-URL = "https://dl.fbaipublicfiles.com/gan_zoo/{}.pth"
 MAIN = re.compile(r"^main\.(batchNorm|convTranspose)(\d+)\.(.+)$")
+TANH_LOSSES = ("DCGAN", "MSE")  # their losses whose generationActivation is tanh, as zoo's generator has
 
 
 def detect(path: Path) -> bool:
     """The released DCGAN file, recognised by its name."""
-    path = Path(path)
-    return path.is_file() and path.suffix in (".pth", ".pt") and path.stem in RELEASES
+    return is_release(path, RELEASES)
 
 
-def zoo_config(state: dict[str, Any]) -> dict[str, Any]:
-    """The zoo ``dcgan`` config of their generator, read from its weight shapes."""
+def class_inputs(config: dict[str, Any], path: Path) -> int:
+    """How many one-hot class values follow the noise in G's input (0: unconditional), from the pickled config;
+    a ZooError when zoo's generator cannot compute theirs (several class attributes, no tanh output)."""
+    loss = config.get("lossCriterion", "DCGAN")
+    if loss not in TANH_LOSSES:
+        raise ZooError(f"{path.name}'s generator was trained with lossCriterion={loss!r}, which has no tanh "
+                       "output; zoo dcgan's ends in tanh")
+    classes = config.get("categoryVectorDim", 0)
+    if not isinstance(classes, int) or classes < 0:
+        raise ZooError(f"{path.name}'s config has categoryVectorDim {classes!r}; expected an integer >= 0")
+    attributes = config.get("attribKeysOrder") or {}
+    if classes and len(attributes) != 1:
+        raise ZooError(f"{path.name} is an AC-GAN over {len(attributes)} attributes ({', '.join(map(str, attributes))}"
+                       f"; {classes} one-hot values after the noise); zoo dcgan conditions on one class label")
+    return classes
+
+
+def zoo_config(state: dict[str, Any], classes: int = 0) -> dict[str, Any]:
+    """The zoo ``dcgan`` config of their generator, read from its weight shapes (``classes`` one-hot inputs)."""
     depth = len({k for k in state if k.startswith("main.convTranspose") and k.endswith(".weight")})
     out = state["main.outlayer.weight"]
-    return dict(res=4 * 2 ** (depth + 1), z_dim=state["formatLayer.weight"].shape[0], channels=out.shape[0],
-                in_channels=out.shape[1], upsample="convtranspose", class_cond=False)
+    return dict(res=4 * 2 ** (depth + 1), z_dim=state["formatLayer.weight"].shape[0] - classes, channels=out.shape[0],
+                in_channels=out.shape[1], upsample="convtranspose", class_cond=bool(classes), num_classes=classes)
 
 
 def convert_state(state: dict[str, Any], depth: int) -> dict[str, Any]:
@@ -57,21 +81,24 @@ def convert_state(state: dict[str, Any], depth: int) -> dict[str, Any]:
     return out
 
 
-def convert(path: Path, out: Path, **options: Any) -> Path:
-    """Write the zoo ``dcgan`` saved model of the DCGAN checkpoint ``path`` into ``out``."""
+def generator(state: dict[str, Any], classes: int, source: str):
+    """The zoo ``DCGAN`` holding their generator ``state`` (``classes`` one-hot AC-GAN inputs after the noise)."""
     from zoo_core.config import build
 
     from .config import DCGANConfig
     from .model import DCGAN
 
+    values = zoo_config(state, classes)
+    cfg = build(DCGANConfig, values, source=f"the DCGAN generator in {source}")
+    depth = int(math.log2(values["res"])) - 3
+    return load_checked(lambda: DCGAN(cfg), convert_state(state, depth), source).eval()
+
+
+def convert(path: Path, out: Path, **options: Any) -> Path:
+    """Write the zoo ``dcgan`` saved model of the DCGAN checkpoint ``path`` into ``out``."""
     if options:
         raise ZooError(f"the pytorch_GAN_zoo DCGAN importer takes no options (got {', '.join(options)})")
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"{path} is not a file (expected a pytorch_GAN_zoo DCGAN .pth checkpoint)")
-    state = entry_state(read_checkpoint(path, STUBS), path, ("avgG", "netG"), "main.outlayer.weight",
-                        "a pytorch_GAN_zoo DCGAN checkpoint")
-    values = zoo_config(state)
-    cfg = build(DCGANConfig, values, source=f"the DCGAN generator in {path.name}")
-    depth = int(math.log2(values["res"])) - 3
-    return write_model(load_checked(lambda: DCGAN(cfg), convert_state(state, depth), str(path)).eval(), out)
+    path = checkpoint_file(path, "a pytorch_GAN_zoo DCGAN .pth checkpoint")
+    obj = read_checkpoint(path, STUBS)
+    state = entry_state(obj, path, ("avgG", "netG"), "main.outlayer.weight", "a pytorch_GAN_zoo DCGAN checkpoint")
+    return write_model(generator(state, class_inputs(stub_config(obj), path), path.name), out)

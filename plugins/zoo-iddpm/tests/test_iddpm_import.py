@@ -1,12 +1,14 @@
 """improved-diffusion checkpoints convert exactly, checked against golden files made by the original code.
 
 tests/data/README.md says how the golden files were made. The tiny networks' weights are not stored:
-``fill`` regenerates them from the recorded key shapes by the same rule the generator used.
+``fill`` (``zoo_core.importing.seeded_state_dict``, as the generator used) regenerates them from the recorded
+key shapes.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,17 +18,14 @@ from safetensors.torch import load_file
 from zoo_core import from_pretrained
 from zoo_core.convert import convert, detect
 from zoo_core.errors import ZooError
-from zoo_core.importing import check_state
+from zoo_core.importing import check_state, seeded_state_dict
 
 DATA = Path(__file__).parent / "data"
 TINY = json.loads((DATA / "improved_diffusion_tiny.json").read_text())
 GOLDEN = load_file(DATA / "improved_diffusion_tiny.safetensors")
 
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """The generator's weights: N(0, 0.1^2) per tensor, drawn in sorted key order from one CPU generator."""
-    g = torch.Generator().manual_seed(seed)
-    return {k: torch.randn(tuple(shapes[k]), generator=g) * 0.1 for k in sorted(shapes)}
+fill = partial(seeded_state_dict, std=0.1)  # make_golden.py's weights, regenerated: N(0, 0.1^2)
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

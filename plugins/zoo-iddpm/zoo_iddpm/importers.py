@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import load_checked, read_tensors, write_model
+from zoo_core.importing import checkpoint_file, is_release, load_checked, read_tensors, write_model
 
 from .releases import DEFAULTS, RELEASES
 
@@ -26,8 +26,7 @@ SUFFIXES = (".pt", ".pth")
 
 def detect(path: Path) -> bool:
     """One of the released files, recognised by its name (their flags are known)."""
-    path = Path(path)
-    return path.is_file() and path.suffix in SUFFIXES and path.stem in RELEASES
+    return is_release(path, RELEASES, SUFFIXES)
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -119,9 +118,7 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     from .config import IDDPMConfig
     from .model import IDDPM
 
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"{path} is not a file (expected an improved-diffusion .pt checkpoint)")
+    path = checkpoint_file(path, "an improved-diffusion .pt checkpoint")
     flags = flags_for(path, options)
     cfg = build(IDDPMConfig, zoo_config(flags), source=f"the improved-diffusion flags for {path.name}")
     state = convert_state(dict(read_tensors(path)), cfg.num_heads)

@@ -43,11 +43,7 @@ def register_importers(register):
 
 @hookimpl
 def register_pretrained(register):
-    from .importers import RELEASES, URL  # light: no torch
+    from .catalogue import CATALOGUE  # light: no torch
 
-    for name, (res, dataset) in RELEASES.items():
-        register(PretrainedSpec(
-            name=f"{name}.pth", summary=f"pytorch_GAN_zoo PGAN, {dataset}", model="pggan",
-            format="pytorch-gan-zoo-pgan", source=URL.format(name),
-            paper="Karras et al. Progressive Growing of GANs. ICLR 2018 (pytorch_GAN_zoo's re-training)", res=res,
-            dataset=dataset, license="bsd-3-clause (pytorch_GAN_zoo)"))
+    for spec in CATALOGUE:
+        register(spec)

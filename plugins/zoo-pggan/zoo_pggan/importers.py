@@ -11,6 +11,11 @@ Their equalized layers compute ``(W x + b) * sqrt(2 / fan_in)``; zoo's compute `
 each layer's own constant ``s`` (its dense layer and toRGB use other gains), so weights are rescaled by
 ``sqrt(2 / fan_in) / s`` and biases by ``sqrt(2 / fan_in)``: the same function, exact up to rounding.
 The generator's first PixelNorm acts per pixel of the 4x4 map (``dense_norm="pixel"``), as theirs does.
+
+The pickled config is still read for what the weights cannot show: a generator trained with settings
+zoo's does not compute (no equalized lr, other leaky slope, a tanh output, an AC-GAN class input such
+as the DTD release's) is refused with the reason, its width list must agree with the weights, and a
+checkpoint saved mid-fade keeps its blend (their ``alpha`` weights the older output, zoo's the newer).
 """
 
 from __future__ import annotations
@@ -21,29 +26,57 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import entry_state, load_checked, read_checkpoint, write_model
+from zoo_core.importing import (checkpoint_file, entry_state, is_release, load_checked, read_checkpoint, stub_config,
+                                write_model)
+
+from .catalogue import RELEASES
 
 STUBS = ("models.utils.config.BaseConfig",)
-# the files their hubconf.py downloads: name -> (resolution, dataset)
-RELEASES = {
-    "celebaHQ_s6_i80000-6196db68": (256, "CelebA-HQ"),
-    "celebaHQ16_december_s7_i96000-9c72988c": (512, "CelebA-HQ"),
-    "testDTD_s5_i96000-04efa39f": (128, "DTD (textures)"),
-    "celebaCropped_s5_i83000-2b0acc76": (128, "CelebA (cropped)"),
-}
-URL = "https://dl.fbaipublicfiles.com/gan_zoo/PGAN/{}.pth"
+# their ProgressiveGAN settings that zoo's generator reproduces (the releases' values); lossCriterion MSE and
+# DCGAN would add a tanh output
+EXACT = {"equalizedlR": True, "perChannelNormalization": True, "leakyReluLeak": 0.2}
+NO_OUTPUT_ACTIVATION = ("WGANGP", "Logistic")
 LAYER = re.compile(r"^(formatLayer|groupScale0\.0|scaleLayers\.(\d+)\.([01])|toRGBLayers\.(\d+))\.module\.(weight|bias)$")
 
 
 def detect(path: Path) -> bool:
     """One of the released PGAN files, recognised by its name."""
-    path = Path(path)
-    return path.is_file() and path.suffix in (".pth", ".pt") and path.stem in RELEASES
+    return is_release(path, RELEASES)
 
 
 def generator_state(obj: Any, path: Path) -> dict[str, Any]:
     """The averaged (else the raw) generator's state dict in a hub checkpoint, or a bare one."""
     return entry_state(obj, path, ("avgG", "netG"), "formatLayer.module.weight", "a pytorch_GAN_zoo PGAN checkpoint")
+
+
+def check_training_config(config: dict[str, Any], state: dict[str, Any], path: Path) -> float:
+    """Their blend ``alpha`` (0 when fully grown), after a ZooError for a generator zoo cannot compute exactly."""
+    release = RELEASES.get(path.stem)
+    classes = config.get("categoryVectorDim", release.classes if release else 0)
+    if not isinstance(classes, int):
+        raise ZooError(f"{path.name}'s config has categoryVectorDim {classes!r}; expected an integer")
+    if classes:
+        noise = state["formatLayer.module.weight"].shape[1] - classes
+        raise ZooError(f"{path.name} is a class-conditional (AC-GAN) PGAN: its generator takes {noise} noise values "
+                       f"then a one-hot of {classes} classes, and zoo pggan has no class input; use an "
+                       "unconditional release (celebAHQ-256, celebAHQ-512, celeba)")
+    why = [f"{k}={config[k]!r}" for k, v in EXACT.items() if k in config and config[k] != v]
+    if config.get("lossCriterion", "WGANGP") not in NO_OUTPUT_ACTIVATION:
+        why.append(f"lossCriterion={config['lossCriterion']!r} (a tanh output)")
+    if why:
+        raise ZooError(f"{path.name}'s generator was trained with {', '.join(why)}; zoo pggan computes only "
+                       f"{', '.join(f'{k}={v!r}' for k, v in EXACT.items())} and no output activation")
+    if "depthScale0" in config and "depthOtherScales" in config:  # ProgressiveGAN always records both
+        others = config["depthOtherScales"]
+        depths = [config["depthScale0"], *others] if isinstance(others, (list, tuple)) else [config["depthScale0"], others]
+        widths = zoo_config(state, {})["level_channels"]
+        if list(widths) != depths:
+            raise ZooError(f"{path.name} is inconsistent: its config lists widths {depths}, its weights have "
+                           f"{list(widths)}")
+    alpha = config.get("alpha", 0.0)
+    if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ZooError(f"{path.name}'s config has blend alpha {alpha!r}; expected a number in [0, 1]")
+    return float(alpha)
 
 
 def zoo_config(state: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
@@ -62,11 +95,14 @@ def zoo_config(state: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]
     return values
 
 
-def convert_state(state: dict[str, Any], model) -> dict[str, Any]:
-    """Their generator's tensors in zoo's names and scaling (``model`` supplies zoo's layer constants)."""
+def convert_state(state: dict[str, Any], model, their_alpha: float = 0.0) -> dict[str, Any]:
+    """Their generator's tensors in zoo's names and scaling (``model`` supplies zoo's layer constants).
+
+    ``their_alpha`` is their blend (the weight of the older, upsampled output); zoo stores ``1 - alpha``.
+    """
     import torch
 
-    out = {"level": torch.tensor(len(model.net.resolutions) - 1), "alpha": torch.tensor(1.0)}
+    out = {"level": torch.tensor(len(model.net.resolutions) - 1), "alpha": torch.tensor(1.0 - their_alpha)}
     for key, tensor in state.items():
         m = LAYER.match(key)
         if m is None:
@@ -90,12 +126,12 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     from .config import PGGANConfig
     from .model import PGGAN
 
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"{path} is not a file (expected a pytorch_GAN_zoo PGAN .pth checkpoint)")
-    state = generator_state(read_checkpoint(path, STUBS), path)
+    path = checkpoint_file(path, "a pytorch_GAN_zoo PGAN .pth checkpoint")
+    obj = read_checkpoint(path, STUBS)
+    state = generator_state(obj, path)
+    their_alpha = check_training_config(stub_config(obj), state, path)
     cfg = build(PGGANConfig, zoo_config(state, options), source=f"the PGAN generator in {path.name}")
     with torch.device("meta"):
         constants = PGGAN(cfg)
-    converted = convert_state(state, constants)
+    converted = convert_state(state, constants, their_alpha)
     return write_model(load_checked(lambda: PGGAN(cfg), converted, str(path)).eval(), out)

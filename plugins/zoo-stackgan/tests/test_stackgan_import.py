@@ -1,11 +1,12 @@
 """StackGAN-Pytorch generators convert exactly, checked against a golden file made by the original code.
 
-tests/data/README.md says how it was made; ``fill`` regenerates its weights from the recorded shapes.
+tests/data/README.md says how it was made; ``fill`` (``zoo_core.importing.seeded_state_dict``) regenerates its weights from the recorded shapes.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,24 +17,14 @@ from safetensors.torch import load_file
 from zoo_core import from_pretrained
 from zoo_core.convert import convert
 from zoo_core.errors import ZooError
+from zoo_core.importing import seeded_state_dict
 
 DATA = Path(__file__).parent / "data"
 SHAPES = json.loads((DATA / "stackgan_tiny.json").read_text())["shapes"]
 GOLDEN = load_file(DATA / "stackgan_tiny.safetensors")
 
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """The generator's weights: floats N(0, 0.2^2), running variances U(0.5, 1.5), sorted key order; counters 0."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k in sorted(shapes):
-        if k.endswith("num_batches_tracked"):
-            out[k] = torch.tensor(0)
-        elif k.endswith("running_var"):
-            out[k] = torch.rand(tuple(shapes[k]), generator=g) + 0.5
-        else:
-            out[k] = torch.randn(tuple(shapes[k]), generator=g) * 0.2
-    return out
+fill = partial(seeded_state_dict, std=0.2)  # make_golden.py's weights, regenerated: floats N(0, 0.2^2)
 
 
 @pytest.fixture

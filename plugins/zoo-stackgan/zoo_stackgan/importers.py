@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import entry_state, load_checked, read_checkpoint, write_model
+from zoo_core.importing import checkpoint_file, entry_state, load_checked, read_checkpoint, write_model
 
 STAGE1 = {r"ca_net\.fc\.(.+)": "ca1.fc.{0}", r"fc\.([01])\.(.+)": "g1.fc.{0}.{1}",
           r"upsample(\d)\.([12])\.(.+)": "g1.ups.{-0}.{1}.{2}", r"img\.0\.weight": "g1.to_rgb.0.weight"}
@@ -96,9 +96,8 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     if "embeddings" not in options:
         raise ZooError("StackGAN generators take char-CNN-RNN text embeddings, which are not in the checkpoint: pass "
                        "--option embeddings=FILE (.npz with embeddings and captions; docs/models/stackgan.md)")
-    path, embeddings = Path(path), Path(options["embeddings"]).expanduser().resolve()
-    if not path.is_file():
-        raise ZooError(f"{path} is not a file (expected a StackGAN-Pytorch netG_epoch_N.pth)")
+    path = checkpoint_file(path, "a StackGAN-Pytorch netG_epoch_N.pth")
+    embeddings = Path(options["embeddings"]).expanduser().resolve()
     state = entry_state(read_checkpoint(path), path, ("netG", "state_dict"), "img.0.weight",
                         "a StackGAN-Pytorch generator")
     emb, captions = read_embeddings(embeddings)

@@ -2,14 +2,15 @@
 
 usage: python make_golden.py PYTORCH_GAN_ZOO_CHECKOUT OUT_DIR
 
-Builds the original DCGAN ``GNet`` as its hub model is configured (depth 3: 64x64 output, tanh output
-as the DCGAN loss sets it) at a small width (latent 8, dimG 4), fills every tensor by the rule in
-``fill`` (the test regenerates the same weights, so none are stored) and records its eval-mode output
-(batch norm with the filled running statistics) for fixed latents.
+Builds the original DCGAN ``GNet`` as its hub model is configured (depth 3: 64x64 output, tanh output as
+the DCGAN loss sets it) at a small width (latent 8, dimG 4), fills every tensor by the rule in ``fill``
+(``zoo_core.importing.seeded_state_dict``; the test regenerates the same weights, so none are stored) and
+records its eval-mode output (batch norm with the filled running statistics) for fixed latents.
 """
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -17,19 +18,11 @@ import torch
 sys.path.insert(0, sys.argv[1])
 from models.networks.DCGAN_nets import GNet  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
+from zoo_core.importing import seeded_state_dict  # noqa: E402
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """Float tensors N(0, 0.2^2) (running variances U(0.5, 1.5)) in sorted key order; counters 0."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k in sorted(shapes):
-        if k.endswith("num_batches_tracked"):
-            out[k] = torch.tensor(0)
-        elif k.endswith("running_var"):
-            out[k] = torch.rand(shapes[k], generator=g) + 0.5
-        else:
-            out[k] = torch.randn(shapes[k], generator=g) * 0.2
-    return out
+
+fill = partial(seeded_state_dict, std=0.2)  # floats N(0, 0.2^2), running variances U(0.5, 1.5); counters 0
 
 
 def main(out: Path) -> None:

@@ -3,20 +3,25 @@
 usage: python make_golden.py IMPROVED_DIFFUSION_CHECKOUT OUT_DIR
 
 Builds the released checkpoints' networks with the README's flags through the original
-``create_model_and_diffusion`` and records their state-dict key names and shapes (weights are not
-needed to check a key mapping), then builds three small networks of the same families, fills every
-tensor by the rule in ``fill`` (the tests regenerate the identical weights, so none are stored) and
-records the original code's network output and reverse-step mean / log-variance for fixed inputs.
+``create_model_and_diffusion`` and records their state-dict key names and shapes (weights are not needed
+to check a key mapping), then builds three small networks of the same families, fills every tensor by the
+rule in ``fill`` (zoo_core.importing.seeded_state_dict: the tests regenerate the identical weights, so
+none are stored) and records the original code's network output and reverse-step mean / log-variance for
+fixed inputs.
 """
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, sys.argv[1])
 from improved_diffusion.script_util import create_model_and_diffusion, model_and_diffusion_defaults  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
+from zoo_core.importing import seeded_state_dict  # noqa: E402
 
 # the README's MODEL_FLAGS + DIFFUSION_FLAGS of each released checkpoint
 RELEASES = {
@@ -45,10 +50,7 @@ TINY = {
 }
 
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """Deterministic weights: N(0, 0.1^2) per tensor, drawn in sorted key order from one CPU generator."""
-    g = torch.Generator().manual_seed(seed)
-    return {k: torch.randn(shapes[k], generator=g) * 0.1 for k in sorted(shapes)}
+fill = partial(seeded_state_dict, std=0.1)  # N(0, 0.1^2) per tensor
 
 
 def build(flags):

@@ -2,17 +2,19 @@
 
 usage: python make_golden.py STACKGAN_PYTORCH_CHECKOUT OUT_DIR
 
-Their ``code/model.py`` reads its sizes from ``miscc.config.cfg`` (an easydict loaded from YAML); a
-plain namespace with small sizes stands in for it here (TEXT.DIMENSION 16, CONDITION_DIM 8, Z_DIM 8,
-GF_DIM 8, R_NUM 1, CPU). ``STAGE2_G`` (which holds a ``STAGE1_G``) is built, every tensor filled by the
-rule in ``fill`` (the test regenerates the same weights, so none are stored), and its eval-mode outputs
-recorded for fixed text embeddings and noise (Stage II's at every 4th pixel); the conditioning-augmentation noise is the global RNG's
-after ``torch.manual_seed(7)`` (Stage I's draw first, then Stage II's).
+Their ``code/model.py`` reads its sizes from ``miscc.config.cfg`` (an easydict loaded from YAML); a plain
+namespace with small sizes stands in for it here (TEXT.DIMENSION 16, CONDITION_DIM 8, Z_DIM 8, GF_DIM 8,
+R_NUM 1, CPU). ``STAGE2_G`` (which holds a ``STAGE1_G``) is built, every tensor filled by the rule in
+``fill`` (zoo_core.importing.seeded_state_dict: the test regenerates the same weights, so none are
+stored), and its eval-mode outputs recorded for fixed text embeddings and noise (Stage II's at every 4th
+pixel); the conditioning-augmentation noise is the global RNG's after ``torch.manual_seed(7)`` (Stage I's
+draw first, then Stage II's).
 """
 
 import json
 import sys
 import types
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -25,19 +27,11 @@ sys.modules["miscc.config"] = types.ModuleType("miscc.config")
 sys.modules["miscc.config"].cfg = cfg
 from model import STAGE1_G, STAGE2_G  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
+from zoo_core.importing import seeded_state_dict  # noqa: E402
 
-def fill(shapes: dict, seed: int = 0) -> dict:
-    """Float tensors N(0, 0.2^2) (running variances U(0.5, 1.5)) in sorted key order; counters 0."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k in sorted(shapes):
-        if k.endswith("num_batches_tracked"):
-            out[k] = torch.tensor(0)
-        elif k.endswith("running_var"):
-            out[k] = torch.rand(shapes[k], generator=g) + 0.5
-        else:
-            out[k] = torch.randn(shapes[k], generator=g) * 0.2
-    return out
+
+fill = partial(seeded_state_dict, std=0.2)  # floats N(0, 0.2^2), running variances U(0.5, 1.5); counters 0
 
 
 def main(out: Path) -> None:
