@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import time
 
 import pytest
 from rich.console import Console
@@ -14,6 +15,7 @@ from zoo_core.config import layer
 from zoo_core.data import DataConfig
 from zoo_core.engine import Engine
 from zoo_core.errors import ZooError
+from zoo_core.health import HealthEvent
 from zoo_core.loggers import Logger, names_of, open_loggers
 from zoo_core.loggers.base import LoggerSet
 from zoo_core.train_config import TrainConfig
@@ -55,10 +57,21 @@ def test_csv_and_tensorboard_receive_everything(toy_spec, image_dir, tmp_path):
     assert [e.step for e in acc.Scalars("loss")] == list(range(1, STEPS + 1))
     metrics = [__import__("json").loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert acc.Scalars("loss")[-1].value == pytest.approx(metrics[-1]["loss"], rel=1e-5)
-    assert [e.step for e in acc.Images("samples")] == [2, 4, 4]  # every grid, the final one again
+    assert [e.step for e in acc.Images("samples")] == [2, 4]  # every grid; the final one is step 4's, logged once
     assert acc.Images("samples")[0].width >= 256  # the upscaled grid
     assert "grad_norm_net" in tags["histograms"] and acc.Histograms("grad_norm_net")[0].histogram_value.num == 1
     assert "config/text_summary" in tags["tensors"] and "final/loss" in tags["scalars"]
+
+
+def _wandb_data(run, last: bytes, wait: float = 60.0) -> bytes:
+    """The offline run's .wandb file once it holds ``last``: wandb-core may still be writing it for a
+    moment after ``run.finish()`` returns (seen on a loaded machine)."""
+    deadline = time.monotonic() + wait
+    while True:
+        data = next(run.glob("run-*.wandb")).read_bytes()
+        if last in data or time.monotonic() > deadline:
+            return data
+        time.sleep(0.2)
 
 
 def test_wandb_offline_run_folder(toy_spec, image_dir, tmp_path, monkeypatch):
@@ -69,7 +82,7 @@ def test_wandb_offline_run_folder(toy_spec, image_dir, tmp_path, monkeypatch):
     out = _run(toy_spec, image_dir, tmp_path / "run", "wandb")
     runs = list((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
-    data = next(runs[0].glob("run-*.wandb")).read_bytes()
+    data = _wandb_data(runs[0], b"final/loss")
     assert b"grad_norm_net" in data and b"final/loss" in data
     assert list((runs[0] / "files" / "media" / "images").glob("samples_*.png"))
 
@@ -89,6 +102,39 @@ def test_mlflow_file_store(toy_spec, image_dir, tmp_path, monkeypatch):
     assert "final.loss" in run.data.metrics and "grad_norm_net.max" in run.data.metrics
     arts = [a.path for a in client.list_artifacts(run.info.run_id, "samples")]
     assert arts == ["samples/step_00000002.png", "samples/step_00000004.png"]
+
+
+EVENT = HealthEvent(3, "mode_collapse", "generated images vary much less than real ones", "--replay-size 512")
+
+
+def test_wandb_offline_run_gets_health_events(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    loggers = open_loggers("wandb", tmp_path / "run", "run")
+    loggers.log_event(EVENT)
+    loggers.close()
+    (run,) = (tmp_path / "run" / "wandb").glob("offline-run-*")
+    data = _wandb_data(run, b"health/events")
+    assert b"health/mode_collapse" in data and b"health/events" in data
+    (panel,) = (run / "files" / "media" / "html").glob("health/mode_collapse_*.html")
+    assert "vary much less" in panel.read_text() and "--replay-size 512" in panel.read_text()
+
+
+def test_mlflow_run_gets_health_events(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
+    loggers = open_loggers("mlflow", tmp_path / "run", "run")
+    loggers.log_event(EVENT)
+    run_id = loggers.loggers[0].run.info.run_id
+    loggers.close()
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    assert [a.path for a in client.list_artifacts(run_id, "health")] == ["health/step_00000003_mode_collapse.txt"]
+    assert client.get_run(run_id).data.tags["health.last"].startswith("step 3 mode_collapse: generated images")
+    text = (tmp_path / "mlruns").glob("*/*/artifacts/health/step_00000003_mode_collapse.txt")
+    assert next(text).read_text() == EVENT.text + "\n"
 
 
 def test_missing_library_and_unknown_name_are_one_line_errors(tmp_path, monkeypatch):

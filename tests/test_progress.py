@@ -86,11 +86,13 @@ def test_training_without_tty_prints_banner_progress_lines_and_summary(toy_spec,
     steps = [ln for ln in text.splitlines() if ln.startswith("train toy step ")]
     assert [ln.split()[3] for ln in steps] == [f"{i}/6" for i in range(1, 7)]
     assert all("img/s" in ln and ("ETA" in ln or "done in" in ln) for ln in steps)
-    assert "loss=" in steps[-1] and "last warning: step 1: toy says slow down" in steps[-1]
+    assert "loss=" in steps[-1] and "| health: step 1 trainer: toy says slow down" in steps[-1]
     assert "done: 6 steps in" in text and "1 warning(s)" in text and f"report     {out / 'report.html'}" in text
-    # the health warning shown on the terminal is in metrics.jsonl too (it was read before health() ran)
+    # the health warning shown on the terminal is in metrics.jsonl too: its own record, before its step's line
     records = jsonl.read(out / "metrics.jsonl")
-    assert records[0]["warnings"] == ["toy says slow down"]
+    assert {k: records[0][k] for k in ("event", "step", "kind", "message")} == \
+        {"event": "health", "step": 1, "kind": "trainer", "message": "toy says slow down"}
+    assert records[1]["step"] == 1 and "loss" in records[1]
 
 
 def test_metrics_jsonl_is_strict_json_with_nonfinite_flags(toy_spec, image_dir, tmp_path):
@@ -102,6 +104,7 @@ def test_metrics_jsonl_is_strict_json_with_nonfinite_flags(toy_spec, image_dir, 
         raise AssertionError(f"non-JSON literal {name} in metrics.jsonl")
 
     lines = [json.loads(x, parse_constant=reject) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    lines = [x for x in lines if x.get("event") != "health"]  # the skipped step's own health record
     assert lines[1]["loss"] is None and lines[1]["nonfinite"]["loss"] == "nan"
     assert "nonfinite" not in lines[0] and math.isfinite(lines[0]["loss"])
     assert jsonl.dumps({"eval": {"fid": float("inf")}, "x": [1.0, float("-inf")]}) == \

@@ -47,5 +47,6 @@ def test_stackgan_trainer_passes_its_step_and_drops_replay_advice():
         trainer.phases(600 + 50 * i)
         late += trainer.health(logs)
     assert late and "G loss rose" in late[0] and "--replay-size" not in late[0]
+    assert late[0].kind == "g_climb" and late[0].message.startswith("Stage 1: G loss rose")  # kind kept
     d_zero = [trainer.health({"loss_d": 0.001, "loss_g": 1.0}) for _ in range(3)][-1]
     assert "D loss" in d_zero[0] and "--replay-size" not in d_zero[0]

@@ -23,6 +23,7 @@ from . import train_state
 from .data import DataConfig, ImageDataset, gray_note, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
+from .health import HealthEvent, HealthWarning
 from .observer import RunObserver
 from .protocols import check_model_config
 from .rng import seed_all
@@ -134,7 +135,7 @@ class Engine:
     def _restore(self, tensors: dict, state: dict) -> None:
         mismatch = train_state.restore(self, tensors, state)
         if mismatch:
-            self._warn(mismatch, key="world-size")
+            self._warn(HealthWarning(mismatch, "resume"), key="world-size")
 
     # ------------------------------------------------------------- the loop
     def _loader(self):
@@ -193,18 +194,19 @@ class Engine:
         scaler.update()
         logs["_finite"] = float(finite)
         if finite and norm > self.cfg.grad_warn:
-            self._warn(f"gradient norm of {phase.optimizer} is {norm:.1f} (> --grad-warn {self.cfg.grad_warn}); "
-                       "if it keeps growing lower --lr or set --grad-clip", key=f"gradnorm-{phase.optimizer}")
+            self._warn(HealthWarning(f"gradient norm of {phase.optimizer} is {norm:.1f} (> --grad-warn "
+                                     f"{self.cfg.grad_warn})", "grad_norm",
+                                     "a lower --lr or a --grad-clip if it keeps growing"),
+                       key=f"gradnorm-{phase.optimizer}")
         return logs
 
     def _warn(self, msg: str, key: str | None = None) -> None:
+        """A health event, once per ``key``: the observer prints it, records and logs it (main process only)."""
         key = key or msg
         if key in self.run.warned or not self.dist.main:
             return
         self.run.warned.add(key)
-        self.console.print(f"[yellow]warning:[/] step {self.run.step}: {msg}", highlight=False)
-        self.run.logs["_warnings"].append(msg)
-        self.observer.event(self.run.step, msg)
+        self.observer.health(HealthEvent.of(self.run.step, msg))
 
     def step(self) -> bool:
         """One optimizer step of every phase (after :meth:`setup`); False if it was skipped as non-finite.
@@ -236,40 +238,37 @@ class Engine:
         self.run.nonfinite_streak += 1
         mode = self.cfg.on_nonfinite
         msg = f"non-finite loss or gradient at step {self.run.step}; the update was skipped"
+        fix = "a lower --lr, --grad-clip 1, or --precision fp32 if it repeats"
         if mode == "rollback" and self.run.nonfinite_streak <= 5:
             found = self.run.folder.latest_checkpoint()
             if found:
                 _, tensors, state = found
                 scale = self.run.lr_scale * 0.5
-                streak = self.run.nonfinite_streak
+                streak, at = self.run.nonfinite_streak, self.run.step
                 self._restore(tensors, state)
                 self.run.lr_scale, self.run.nonfinite_streak = scale, streak
                 self.batches = self._loader()
                 rolled = f"{msg}; rolled back to step {state['step']} with lr x{scale:g}"
-                self.console.print(f"[yellow]{rolled}[/]", highlight=False)
-                self.run.logs["_warnings"].append(rolled)
-                self.observer.event(self.run.step, rolled)
+                self.observer.health(HealthEvent(at, "rollback", rolled, fix))
                 return True
         streak = self.run.nonfinite_streak
         if mode == "abort" or streak >= 20 or (mode == "rollback" and streak > 5):
             self.save_checkpoint()
             raise ZooError(f"{msg}; training stopped after {self.run.nonfinite_streak} such step(s) "
                            f"(checkpoint kept). Try a lower --lr, --grad-clip 1, or --precision fp32")
-        self._warn(msg + f" (--on-nonfinite {mode})", key=f"nonfinite-{self.run.step // 100}")
+        self._warn(HealthWarning(msg + f" (--on-nonfinite {mode})", "nonfinite", fix),
+                   key=f"nonfinite-{self.run.step // 100}")
         return False
 
     def _log(self, started: float, done_steps: int) -> dict:
         logs = {k: sum(v) / len(v) for k, v in self.run.logs.items() if v and not k.startswith("_")}
         histograms = {k: list(v) for k, v in self.run.logs.items() if k.startswith("grad_norm") and v}
         for msg in self.trainer.health(logs):
-            self._warn(msg)
-        warnings = self.run.logs.get("_warnings", [])  # read after health() added its warnings
+            self._warn(msg)  # its own metrics.jsonl record, written before this step's
         elapsed = max(time.perf_counter() - started, 1e-9)
         record = {"step": self.run.step, "time": round(time.time(), 3),
                   "img_per_s": round(done_steps * self.cfg.batch_size / elapsed, 2),
                   **{k: round(v, 6) for k, v in logs.items()}}
-        if warnings:
-            record["warnings"] = list(warnings)
         if self.dist.main:
             self.run.folder.append_metrics(record)
             self.observer.record(record, histograms)
@@ -387,7 +386,8 @@ class Engine:
 
         from .hub import save_pretrained
 
-        grid = self.sample_grid()
+        # the loop's grid of this very step, if it wrote one, is the final grid: sampled and logged once
+        grid = self.observer.grid_at(self.run.step) or self.sample_grid()
         model = self.ema.model if self.ema else self.model
         components = self.trainer.components() if hasattr(self.trainer, "components") else {}
         data = self.data_cfg.data or ""

@@ -2,7 +2,7 @@
 plain progress lines, health events, the experiment loggers, ``curves.png`` / ``report.html`` kept
 current, and the closing summary.
 
-The engine calls a handful of methods (``start``, ``progress``, ``record``, ``event``, ``grid``,
+The engine calls a handful of methods (``start``, ``progress``, ``record``, ``health``, ``grid``,
 ``evaluation``, ``finish``) so that training code stays about training.
 """
 
@@ -12,8 +12,12 @@ import contextlib
 import math
 import time
 import weakref
+from collections import Counter
 from typing import Any
 
+from rich.markup import escape
+
+from .health import HealthEvent
 from .progress import duration, make_progress
 
 
@@ -34,8 +38,10 @@ class RunObserver:
         self.engine = weakref.proxy(engine)
         self.console = engine.console
         self.started = time.perf_counter()
-        self.warnings = 0
+        self.events: list[HealthEvent] = []
         self.last_event = ""
+        self.last_grid: tuple[int, Any] | None = None
+        self.writing = False  # records and loggers once start() made the run folder a run; start() catches up
         self.last_record: dict[str, Any] = {}
         self.evals: list[dict[str, Any]] = []
         self.loggers = None
@@ -54,11 +60,14 @@ class RunObserver:
         e = self.engine
         if not self.main:
             return
+        self.writing = True
         self.loggers = open_loggers(e.cfg.logger, e.run.out, e.run.out.name,
                                     warn=lambda msg: self.console.print(f"[yellow]warning:[/] {msg}", highlight=False))
         self.loggers.log_hparams({"model": e.spec.name, "config": config_mod.to_dict(e.model_cfg),
                                   "train": config_mod.to_dict(e.cfg), "data": config_mod.to_dict(e.data_cfg)})
         self.console.print(self.banner(), highlight=False, markup=False, soft_wrap=True)
+        for event in self.events:  # seen while resuming, before the run folder was written to
+            self._record(event)
 
     def banner(self) -> str:
         e = self.engine
@@ -89,12 +98,13 @@ class RunObserver:
 
         e = self.engine
         columns = [TextColumn(f"[bold]{e.spec.name}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}")]
+                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+                   TextColumn("{task.fields[event]}", style="yellow", markup=False)]
         with make_progress(*columns, console=self.console, enabled=e.cfg.progress and self.main,
                            every=e.cfg.progress_every, unit="step", final_line=False) as bar:
             self.bar = bar
             self.task = bar.add_task(f"train {e.spec.name} step", total=e.cfg.steps, completed=e.run.step,
-                                     speed="", losses="", event="")
+                                     speed="", losses="", event=self.last_event)
             try:
                 yield self
             finally:
@@ -115,22 +125,35 @@ class RunObserver:
         if self.evals:
             losses += " " + " ".join(f"{k}={_fmt(v)}" for k, v in self.evals[-1]["eval"].items())
         if self.bar is not None:
-            event = f"| last warning: {self.last_event}" if self.last_event else ""
-            self.bar.update(self.task, losses=losses.strip(), event=event)
+            self.bar.update(self.task, losses=losses.strip())
         if self.loggers:
             step = record["step"]
             self.loggers.log_scalars(step, {k: v for k, v in scalars.items() if math.isfinite(v)})
             for name, values in histograms.items():
                 self.loggers.log_histogram(step, name, values)
 
-    def event(self, step: int, message: str) -> None:
-        """A health event (warning, skipped step, rollback): counted, shown in the progress line, logged."""
-        self.warnings += 1
-        self.last_event = f"step {step}: {message[:120]}"
+    def health(self, event: HealthEvent) -> None:
+        """A health event, the moment it happens: printed with its fix, written to metrics.jsonl as its own
+        record, shown in the progress line until the next one, sent to every logger (main process only)."""
+        if not self.main:
+            return
+        self.events.append(event)
+        self.console.print(f"[yellow]warning:[/] step {event.step}: {escape(event.text)}", highlight=False)
+        message = event.message if len(event.message) <= 100 else event.message[:97] + "..."
+        self.last_event = f"| health: step {event.step} {event.kind}: {message}"
+        if self.bar is not None:
+            self.bar.update(self.task, event=self.last_event)
+        if self.writing:
+            self._record(event)
+            self.refresh_report()  # events are rare (each kind once until it clears): the page lists it now
+
+    def _record(self, event: HealthEvent) -> None:
+        self.engine.run.folder.append_metrics(event.record())
         if self.loggers:
-            self.loggers.log_text(step, "health", message)
+            self.loggers.log_event(event)
 
     def grid(self, step: int, path) -> None:
+        self.last_grid = (step, path)
         if self.loggers and path is not None:
             import numpy as np
             from PIL import Image
@@ -138,6 +161,10 @@ class RunObserver:
             with Image.open(path) as im:
                 self.loggers.log_image(step, "samples", np.asarray(im.convert("RGB")))
         self.refresh_report()
+
+    def grid_at(self, step: int):
+        """The path of the sample grid written at ``step`` in this run, or None."""
+        return self.last_grid[1] if self.last_grid and self.last_grid[0] == step else None
 
     def evaluation(self, step: int, results: dict[str, Any]) -> None:
         self.evals.append({"step": step, "eval": results})
@@ -180,11 +207,15 @@ class RunObserver:
         e = self.engine
         out = e.run.out
         last = ", ".join(f"{k} {_fmt(v)}" for k, v in self.final_metrics().items()) or "none logged"
-        took = f"{duration(time.perf_counter() - self.started)}; {self.warnings} warning(s)"
+        took = f"{duration(time.perf_counter() - self.started)}; {len(self.events)} warning(s)"
         head = (f"stopped at step {e.run.step}; checkpoint written ({took})" if stopped
                 else f"done: {e.run.step} steps in {took}")
         lines = [head,
                  f"  last       {last}"]
+        if self.events:
+            kinds = Counter(e.kind for e in self.events)
+            lines.append("  health     " + ", ".join(f"{k} x{n}" for k, n in kinds.items())
+                         + f" (last at step {self.events[-1].step}; all in report.html)")
         best = self.best_evals()
         if best:
             lines.append("  best       " + ", ".join(f"{k} {_fmt(v)} at step {s}" for k, (v, s) in best.items()))

@@ -2,18 +2,21 @@
 the raw trace faint and an exponentially smoothed one on top, several runs overlaid in colours.
 
 Panels are grouped by what a person compares: losses, gradient norms, learning rate, D(real) and
-D(fake), throughput and each eval metric.
+D(fake), throughput and each eval metric. Health events (a skipped step, a rollback, D collapse...)
+are thin amber vertical lines in every panel, so a spike can be matched with what the engine saw.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 Series = dict[str, list[tuple[int, float]]]  # name -> [(step, value)]
 
 COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (23, 190, 207)]
 PANEL_W, PANEL_H, MARGIN = 360, 220, 44
+EVENT_COLOUR = (230, 160, 20)  # health-event markers
 
 
 def smooth(values: list[float], weight: float = 0.8) -> list[float]:
@@ -55,7 +58,8 @@ def _fade(c: tuple[int, int, int]) -> tuple[int, int, int]:
     return tuple(int(255 - (255 - x) * 0.3) for x in c)
 
 
-def _draw_panel(draw, box, title: str, lines: list[tuple[str, tuple[int, int, int], list[tuple[int, float]]]]):
+def _draw_panel(draw, box, title: str, lines: list[tuple[str, tuple[int, int, int], list[tuple[int, float]]]],
+                events: Sequence[int] = ()):
     x0, y0 = box
     left, top, w, h = x0 + MARGIN, y0 + 20, PANEL_W - MARGIN - 8, PANEL_H - 40
     draw.text((x0 + 6, y0 + 4), title, fill=(0, 0, 0))
@@ -78,6 +82,10 @@ def _draw_panel(draw, box, title: str, lines: list[tuple[str, tuple[int, int, in
     draw.text((x0 + 2, top + h - 8), f"{vmin:.3g}", fill=(90, 90, 90))
     draw.text((left, top + h + 3), f"{smin}", fill=(90, 90, 90))
     draw.text((left + w - 6 * len(str(smax)), top + h + 3), f"{smax}", fill=(90, 90, 90))
+    for step in sorted(set(events)):  # under the curves
+        if smin <= step <= smax:
+            x = xy(step, vmin)[0]
+            draw.line([(x, top + 1), (x, top + h - 1)], fill=EVENT_COLOUR, width=1)
     for i, (label, colour, data) in enumerate(lines):
         data = [(s, v) for s, v in data if math.isfinite(v)]
         if not data:
@@ -93,8 +101,10 @@ def _draw_panel(draw, box, title: str, lines: list[tuple[str, tuple[int, int, in
         draw.text((left + 4, top + 4 + 11 * i), label[:48], fill=colour)
 
 
-def plot_runs(runs: list[tuple[str, Series]], path: str | Path, columns: int = 3) -> Path:
-    """Draw every panel of every run (overlaid) into one PNG at ``path``."""
+def plot_runs(runs: list[tuple[str, Series]], path: str | Path, columns: int = 3,
+              events: list[int] | None = None) -> Path:
+    """Draw every panel of every run (overlaid) into one PNG at ``path``; ``events`` are the steps of
+    health events, marked in every panel."""
     from PIL import Image, ImageDraw
 
     merged: Series = {}
@@ -112,7 +122,7 @@ def plot_runs(runs: list[tuple[str, Series]], path: str | Path, columns: int = 3
                 colour = COLOURS[(r * len(names) + j) % len(COLOURS)] if len(runs) > 1 else COLOURS[j % len(COLOURS)]
                 tag = name if len(runs) == 1 else f"{label}: {name}"
                 lines.append((tag, colour, series.get(name, [])))
-        _draw_panel(draw, ((i % columns) * PANEL_W, (i // columns) * PANEL_H), title, lines)
+        _draw_panel(draw, ((i % columns) * PANEL_W, (i // columns) * PANEL_H), title, lines, events or [])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)

@@ -4,7 +4,7 @@ On a terminal, a rich progress bar. Anywhere else (``nohup``, CI, a notebook's l
 live bar prints nothing useful, so :class:`LineProgress` stands in for it: the same small API
 (``add_task`` / ``advance`` / ``update``, a context manager) printing one plain line every N seconds
 (``--progress-every``, or the ``ZOO_PROGRESS_EVERY`` environment variable for every command;
-default 30) with the count, the rate, the ETA and the task's text fields (losses, last warning).
+default 30) with the count, the rate, the ETA and the task's text fields (losses, the last health event).
 ``zoo train``, ``zoo sample`` and ``zoo eval`` all get their bars from :func:`make_progress`.
 """
 

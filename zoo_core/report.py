@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,9 @@ from typing import Any
 import click
 
 from .errors import ZooError
-from .loggers import jsonl
+from .health import HealthEvent
 from .plot import Series, plot_runs
-
-STEP_PNG = re.compile(r"step_(\d+)\.png$")
+from .runs import Run
 
 
 @dataclass
@@ -33,7 +31,7 @@ class RunData:
     path: Path
     config: dict[str, Any] = field(default_factory=dict)
     series: Series = field(default_factory=dict)
-    events: list[tuple[int, str]] = field(default_factory=list)
+    events: list[HealthEvent] = field(default_factory=list)
     evals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     grids: list[tuple[int, Path]] = field(default_factory=list)
     last: dict[str, Any] = field(default_factory=dict)
@@ -52,12 +50,18 @@ def load_run(path: str | Path) -> RunData:
             run.config = json.loads((path / "config.json").read_text())
         except json.JSONDecodeError:
             run.config = {}
-    records = jsonl.read(path / "metrics.jsonl") if (path / "metrics.jsonl").is_file() else []
-    for rec in records:
+    folder = Run(path)
+    for rec in folder.metrics():
+        event = HealthEvent.from_record(rec)
+        if event is not None:  # {"event": "health", ...}: its own record since health events have kinds
+            if event not in run.events:  # steps recomputed after a resume report their events again
+                run.events.append(event)
+            continue
         step = int(rec.get("step", 0))
-        for msg in rec.get("warnings", []) or []:
-            if (step, msg) not in run.events:
-                run.events.append((step, str(msg)))
+        for msg in rec.get("warnings", []) or []:  # runs written before: a "warnings" list in the step's line
+            old = HealthEvent.of(step, str(msg), kind="warning")
+            if old not in run.events:
+                run.events.append(old)
         if isinstance(rec.get("eval"), dict):
             run.evals.append((step, rec["eval"]))
             items = {f"eval/{k}": v for k, v in rec["eval"].items()}
@@ -69,12 +73,7 @@ def load_run(path: str | Path) -> RunData:
                 run.series.setdefault(k, []).append((step, float(v)))
             elif v is None and k in (rec.get("nonfinite") or {}):
                 run.series.setdefault(k, []).append((step, float("nan")))
-    grids = []
-    for p in (path / "samples").glob("step_*.png") if (path / "samples").is_dir() else []:
-        m = STEP_PNG.search(p.name)
-        if m:
-            grids.append((int(m.group(1)), p))
-    run.grids = sorted(grids)
+    run.grids = folder.grids()
     return run
 
 
@@ -104,6 +103,13 @@ CSS = ("body{font-family:sans-serif;margin:1.5em;max-width:1200px}table{border-c
        ".warn{color:#a15c00}")
 
 
+def _events_table(events: list[HealthEvent]) -> str:
+    head = "<tr><th>step</th><th>kind</th><th>what happened</th><th>try</th></tr>"
+    rows = "".join(f"<tr class=warn><td>{e.step}</td><td>{html.escape(e.kind)}</td><td>{html.escape(e.message)}</td>"
+                   f"<td>{html.escape(e.fix)}</td></tr>" for e in events)
+    return f"<table>{head}{rows}</table>"
+
+
 def _run_section(run: RunData) -> str:
     cfg = run.config
     model = cfg.get("zoo_model", "?")
@@ -115,8 +121,7 @@ def _run_section(run: RunData) -> str:
         step, results = run.evals[-1]
         out.append(f"<h3>Last evaluation (step {step})</h3>" + _table(list(results.items())))
     out.append(f"<h3>Health events ({len(run.events)})</h3>")
-    out.append("<ul>" + "".join(f"<li class=warn>step {s}: {html.escape(m)}</li>" for s, m in run.events) + "</ul>"
-               if run.events else "<p>none</p>")
+    out.append(_events_table(run.events) if run.events else "<p>none</p>")
     shown = spaced(run.grids, MAX_GRIDS)
     note = "" if len(shown) == len(run.grids) else f", {len(shown)} evenly spaced shown; all in samples/"
     out.append(f"<h3>Samples over time ({len(run.grids)} grids{note})</h3><div class=strip>")
@@ -142,7 +147,7 @@ def render(runs: list[RunData], curves: Path | None, title: str) -> str:
              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
     if curves is not None and curves.is_file():
         parts.append(f"<h2>Curves</h2><img src='{_data_uri(curves)}' alt='training curves'>"
-                     "<p>faint: raw values; bold: smoothed (EMA 0.8)</p>")
+                     "<p>faint: raw values; bold: smoothed (EMA 0.8); amber lines: health events</p>")
     parts += [_run_section(r) for r in runs]
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -162,7 +167,8 @@ def write_report(paths: list[str | Path], out: str | Path | None = None) -> Path
         raise ZooError(f"--out {out}: the report is an HTML file; give a name ending in .html")
     curves = out.with_name("curves.png" if len(runs) == 1 else out.stem + "-curves.png")
     labels = [r.path.name or str(r.path) for r in runs]
-    plot_runs([(label, r.series) for label, r in zip(labels, runs)], curves)
+    plot_runs([(label, r.series) for label, r in zip(labels, runs)], curves,
+              events=[e.step for r in runs for e in r.events])
     title = f"zoo run {labels[0]}" if len(runs) == 1 else "zoo runs: " + ", ".join(labels)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(render(runs, curves, title))

@@ -22,6 +22,8 @@ from collections import deque
 
 import torch
 
+from ..health import HealthWarning
+
 TRY_D_WINS = ("--label-smoothing 0.9 (or random), --label-flip 0.05, --instance-noise 0.1, a lower --lr-d, "
               "--d-optimizer sgd, or --replay-size 256")
 TRY_D_WINS_NO_REPLAY = ("--label-smoothing 0.9 (or random), --label-flip 0.05, --instance-noise 0.1, a lower --lr-d, "
@@ -45,7 +47,8 @@ def diversity(images: torch.Tensor) -> float:
 
 
 class GanHealth:
-    """Watches averaged GAN logs; ``check(logs)`` returns new warnings (possibly none).
+    """Watches averaged GAN logs; ``check(logs)`` returns new warnings (possibly none), each a
+    :class:`~zoo_core.health.HealthWarning` of kind ``d_collapse``, ``g_climb`` or ``mode_collapse``.
 
     Keys read from ``logs``: ``d_key`` / ``g_key`` (the D and G losses) and ``div_fake`` /
     ``div_real`` (``diversity`` of a fake and a real batch), each optional.
@@ -72,28 +75,31 @@ class GanHealth:
         values = [h[key] for h in list(self.history)[-length:] if key in h and math.isfinite(h[key])]
         return values if len(values) == length else None
 
-    def _conditions(self) -> dict[str, str]:
+    def _conditions(self) -> dict[str, HealthWarning]:
         found = {}
         bounded = self.loss != "wgan-gp"
         d = self._series(self.d_key, self.window)
         if bounded and d and max(d) < self.d_floor:
-            found["d_zero"] = (f"D loss has stayed below {self.d_floor} for {self.window} logs (last {d[-1]:.4f}): "
-                               f"D tells real from fake perfectly and G's gradient vanishes. Try {self.try_d}")
+            found["d_zero"] = HealthWarning(f"D loss has stayed below {self.d_floor} for {self.window} logs "
+                                            f"(last {d[-1]:.4f}): D tells real from fake perfectly and G's "
+                                            "gradient vanishes", "d_collapse", self.try_d)
         warm = self.seen > self.warmup and (self.step is None or self.step >= self.warmup_steps)
         g = self._series(self.g_key, self.climb_window)
         rising = g is not None and all(b > a for a, b in zip(g, g[1:], strict=False))
         if bounded and warm and rising and g[-1] - g[0] > 0.1 + 0.25 * abs(g[0]):
-            found["g_climb"] = (f"G loss rose in each of the last {self.climb_window} logs ({g[0]:.3f} -> {g[-1]:.3f}): "
-                                f"D is pulling away from G. Try a --lr-d below --lr-g, {self.try_d}")
+            found["g_climb"] = HealthWarning(f"G loss rose in each of the last {self.climb_window} logs "
+                                             f"({g[0]:.3f} -> {g[-1]:.3f}): D is pulling away from G", "g_climb",
+                                             f"a --lr-d below --lr-g, {self.try_d}")
         fake, real = self._series("div_fake", self.window), self._series("div_real", self.window)
         if fake and real and warm:
             ratios = [f / r for f, r in zip(fake, real, strict=True) if r > 0]
             if len(ratios) == self.window and max(ratios) < self.collapse_ratio:
-                found["collapse"] = (f"generated images vary much less than real ones (pairwise distance ratio "
-                                     f"{ratios[-1]:.2f} < {self.collapse_ratio}): mode collapse. Try {self.try_collapse}")
+                found["collapse"] = HealthWarning(f"generated images vary much less than real ones (pairwise "
+                                                  f"distance ratio {ratios[-1]:.2f} < {self.collapse_ratio}): mode "
+                                                  "collapse", "mode_collapse", self.try_collapse)
         return found
 
-    def check(self, logs: dict[str, float], step: int | None = None) -> list[str]:
+    def check(self, logs: dict[str, float], step: int | None = None) -> list[HealthWarning]:
         """Record one averaged log and return the warnings that have just started.
 
         ``step`` (the training step, when known) delays the G-loss and diversity checks for

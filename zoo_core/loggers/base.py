@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ZooError
+from ..health import HealthEvent
 
 
 def need(module: str, logger: str, package: str | None = None) -> Any:
@@ -62,7 +63,15 @@ class Logger:
         """The distribution of a per-step value over one log interval (gradient norms)."""
 
     def log_text(self, step: int, tag: str, text: str) -> None:
-        """A health event (warning, rollback) with its suggested fix."""
+        """A piece of text (markdown where the backend renders it)."""
+
+    def log_event(self, event: HealthEvent) -> None:
+        """A health event (non-finite step, rollback, D collapse...) with its fix, when it happens.
+
+        By default the event's one-line text under the tag ``health/<kind>``, so a backend that only
+        implements :meth:`log_text` still shows every event; backends with a better place override this.
+        """
+        self.log_text(event.step, f"health/{event.kind}", event.text)
 
     def log_final(self, metrics: dict[str, float]) -> None:
         """The final metrics, once at the end."""
@@ -104,6 +113,9 @@ class LoggerSet:
 
     def log_text(self, step: int, tag: str, text: str) -> None:
         self._call("log_text", step, tag, text)
+
+    def log_event(self, event: HealthEvent) -> None:
+        self._call("log_event", event)
 
     def log_final(self, metrics: dict[str, float]) -> None:
         self._call("log_final", metrics)

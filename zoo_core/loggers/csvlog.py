@@ -3,6 +3,7 @@
 Long format (one ``step,name,value`` row per scalar) so a metric that appears later (an eval, a
 second stage's losses) never changes the header. Non-finite values are written as ``nan``/``inf``,
 which pandas and spreadsheets read as numbers. Images are not copied: they are in ``samples/``.
+Health events go to ``health.csv`` (``step,kind,message,fix``), one row as each happens.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..health import HealthEvent
 from .base import Logger, flatten
 
 
@@ -49,6 +51,10 @@ class CSVLogger(Logger):
 
     def log_text(self, step: int, tag: str, text: str) -> None:
         self._append("events.csv", ["step", "kind", "message"], [[step, tag, text]])
+
+    def log_event(self, event: HealthEvent) -> None:
+        self._append("health.csv", ["step", "kind", "message", "fix"],
+                     [[event.step, event.kind, event.message, event.fix]])
 
     def log_final(self, metrics: dict[str, float]) -> None:
         self._append("final.csv", ["name", "value"], [[k, float(v)] for k, v in metrics.items()])

@@ -4,7 +4,8 @@ The store is ``$MLFLOW_TRACKING_URI`` when set, else a local file store ``./mlru
 database needed; ``mlflow ui --backend-store-uri ./mlruns`` reads it; MLflow 3 calls that store
 "maintenance mode", so ``MLFLOW_ALLOW_FILE_STORE=true`` is set for file stores). The experiment is ``$MLFLOW_EXPERIMENT_NAME`` or ``zoo``; the MLflow
 run is named after the run folder. Histograms have no MLflow equivalent: their min/median/max are
-logged as metrics.
+logged as metrics. Health events are text artifacts ``health/step_<step>_<kind>.txt``, and the
+latest one is the run's ``health.last`` tag, visible in the run list.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..health import HealthEvent
 from .base import Logger, flatten, need
 
 _BAD = re.compile(r"[^A-Za-z0-9_\-. /]")
@@ -57,6 +59,10 @@ class MLflowLogger(Logger):
 
     def log_text(self, step: int, tag: str, text: str) -> None:
         self.mlflow.log_text(text, f"events/step_{step:08d}_{_key(tag)}.txt")
+
+    def log_event(self, event: HealthEvent) -> None:
+        self.mlflow.log_text(event.text + "\n", f"health/step_{event.step:08d}_{_key(event.kind)}.txt")
+        self.mlflow.set_tag("health.last", f"step {event.step} {event.kind}: {event.message}"[:500])
 
     def log_final(self, metrics: dict[str, float]) -> None:
         self.mlflow.log_metrics({f"final.{_key(k)}": float(v) for k, v in metrics.items()})

@@ -1,4 +1,7 @@
-"""``--logger tensorboard``: event files in ``RUN/tensorboard/`` (``tensorboard --logdir runs``)."""
+"""``--logger tensorboard``: event files in ``RUN/tensorboard/`` (``tensorboard --logdir runs``).
+
+Health events are TEXT entries tagged ``health/<kind>`` (the message, then the fix to try).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..health import HealthEvent
 from .base import Logger, flatten, need
 
 
@@ -43,6 +47,11 @@ class TensorBoardLogger(Logger):
 
     def log_text(self, step: int, tag: str, text: str) -> None:
         self.writer.add_text(tag, text, step)
+
+    def log_event(self, event: HealthEvent) -> None:
+        fix = f"\n\n**Try** {event.fix}" if event.fix else ""
+        self.writer.add_text(f"health/{event.kind}", f"step {event.step}: {event.message}{fix}", event.step)
+        self.writer.flush()  # a health event is worth seeing now, not at the next flush
 
     def log_final(self, metrics: dict[str, float]) -> None:
         for k, v in metrics.items():

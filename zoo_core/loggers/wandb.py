@@ -3,7 +3,8 @@
 Offline unless told otherwise: the mode is ``$WANDB_MODE`` when set, else ``online`` when an API
 key is configured (``$WANDB_API_KEY``) and ``offline`` otherwise, so a run never stops to ask for a
 login. Offline runs land in ``RUN/wandb/`` and can be uploaded later with ``wandb sync``. The
-project is ``$WANDB_PROJECT`` or ``zoo``.
+project is ``$WANDB_PROJECT`` or ``zoo``. Health events are HTML panels keyed ``health/<kind>``;
+their count is the run summary's ``health/events``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..health import HealthEvent
 from .base import Logger, need
 
 
@@ -43,6 +45,12 @@ class WandbLogger(Logger):
 
     def log_text(self, step: int, tag: str, text: str) -> None:
         self.run.log({tag: self.wandb.Html(f"<pre>{_escape(text)}</pre>")}, step=step)
+
+    def log_event(self, event: HealthEvent) -> None:
+        fix = f"<p><b>Try</b> {_escape(event.fix)}</p>" if event.fix else ""
+        panel = self.wandb.Html(f"<p>step {event.step}: {_escape(event.message)}</p>{fix}")
+        self.run.log({f"health/{event.kind}": panel}, step=event.step)
+        self.run.summary["health/events"] = self.run.summary.get("health/events", 0) + 1
 
     def log_final(self, metrics: dict[str, float]) -> None:
         self.run.summary.update({f"final/{k}": float(v) for k, v in metrics.items()})

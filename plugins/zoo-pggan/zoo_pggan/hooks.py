@@ -1,7 +1,7 @@
 """zoo-pggan's registrations. Imports no torch: the CLI starts fast with every plugin installed."""
 
 from zoo_core.hookspecs import hookimpl
-from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec, PretrainedSpec
+from zoo_core.registry import ImporterSpec, MetricSpec, ModelSpec
 
 
 @hookimpl

@@ -26,8 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
-from zoo_core.importing import (checkpoint_file, entry_state, is_release, load_checked, read_checkpoint, stub_config,
-                                write_model)
+from zoo_core.importing import (
+    checkpoint_file,
+    entry_state,
+    is_release,
+    load_checked,
+    read_checkpoint,
+    stub_config,
+    write_model,
+)
 
 from .catalogue import RELEASES
 

@@ -141,7 +141,7 @@ class StackGANTrainer(GANTrainer):
         return {f"discriminator{s}": d for s, d in self.discriminators.items()}
 
     def health(self, logs: dict[str, float]) -> list[str]:
-        return [f"Stage {self.current}: {msg}" for msg in super().health(logs)]
+        return [msg.prefixed(f"Stage {self.current}: ") for msg in super().health(logs)]  # kind and fix kept
 
     def state_dict(self) -> dict:
         return {f"health{s}": m.state_dict() for s, m in self.monitors.items()}

@@ -21,7 +21,6 @@ from models.networks.DCGAN_nets import GNet  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
 from zoo_core.importing import seeded_state_dict  # noqa: E402
 
-
 fill = partial(seeded_state_dict, std=0.2)  # floats N(0, 0.2^2), running variances U(0.5, 1.5); counters 0
 
 

@@ -24,7 +24,6 @@ from models.trainer.standard_configurations.pgan_config import _C as PGAN_CONFIG
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the zoo checkout: its seeded_state_dict
 from zoo_core.importing import seeded_state_dict  # noqa: E402
 
-
 fill = partial(seeded_state_dict, std=1.0, bias_std=0.1)  # N(0, 1) per tensor, biases N(0, 0.1^2)
 
 # The files hubconf.py downloads; "_s<s>_" in a name is the scale it was saved at (4 * 2**s px). Their
