@@ -289,7 +289,7 @@ def test_completion_offers_models_samplers_and_presets(saved_gan, monkeypatch, c
     assert set(complete("zoo train iddpm --preset ")) == set(IDDPMConfig.PRESETS)
 
 
-def test_upscaling_the_data_warns_once_as_one_line(toy_spec, image_dir, tmp_path, capsys):
+def test_rescaling_the_data_says_so_once_as_one_line(toy_spec, image_dir, tmp_path, capsys):
     code, _, err = run_cli(["train", "toy", "--data", str(image_dir), "--out", str(tmp_path / "r"), "--res", "16",
                             *FAST], capsys)
     assert code == 0, err
@@ -298,3 +298,5 @@ def test_upscaling_the_data_warns_once_as_one_line(toy_spec, image_dir, tmp_path
     assert "UserWarning" not in err
     code, _, err = run_cli(["train", "toy", "--data", str(image_dir), "--out", str(tmp_path / "r8"), *FAST], capsys)
     assert code == 0 and "warning: upscaling" not in err
+    lines = [ln for ln in err.splitlines() if "downscaling" in ln]  # the other way round is said once too
+    assert len(lines) == 1 and "smallest side 12px" in lines[0] and "resized to 8px" in lines[0], err

@@ -286,10 +286,15 @@ class ImageDataset:
         self.resize = cfg.resize or (cfg.random_crop and round(cfg.random_crop * 1.125)) or res
         self.bad = 0
         side = cfg.center_crop or getattr(source, "min_side", None)
+        self.scale_note: str | None = None  # downscaling is normal but should not be silent: the engine prints it
         if side and side < max(self.resize, res):
             warnings.warn(f"upscaling: the smallest image is {side}px, below the {max(self.resize, res)}px the "
                           "model is trained at (--res/--resize); images are enlarged and will look blurry",
                           stacklevel=2)
+        elif side and side > self.resize:
+            self.scale_note = (f"note: downscaling: images (smallest side {side}px) are resized to {self.resize}px"
+                               + (f" then cropped to {res}px" if res != self.resize else "")
+                               + "; set --res (and --resize) to train at another size")
 
     def __len__(self) -> int:
         return len(self.source)

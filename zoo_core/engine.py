@@ -96,6 +96,8 @@ class Engine:
                     self.console.print(note, highlight=False)
         self.data_info = info_of(source)
         self.dataset = ImageDataset(source, res, self.model_cfg.in_channels, self.data_cfg)
+        if self.dataset.scale_note and self.dist.main:
+            self.console.print(self.dataset.scale_note, highlight=False, markup=False)
         model_cls = self.spec.load_model_class()
         if hasattr(model_cls, "adapt_config"):
             self.model_cfg = model_cls.adapt_config(self.model_cfg, self.data_info)
