@@ -21,6 +21,7 @@ noise ~25 at 16 px), with a note. Lower is better.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import tempfile
@@ -56,12 +57,13 @@ def real_images(data: str, res: int, n: int, seed: int):
     return torch.stack([ds[(i % len(ds), i)]["image"] for i in range(n)])
 
 
-def train_zoo(args, out: Path):
+def train_zoo(args, out: Path, steps: int | None = None, family: str = "ddpm", extra: tuple[str, ...] = ()):
+    """``zoo train FAMILY`` with its defaults (plus ``extra`` flags) for ``steps`` (default ``--steps``)."""
     from zoo_core.cli import main
 
-    argv = ["train", "ddpm", "--data", args.data, "--res", str(args.res), "--steps", str(args.steps),
-            "--batch-size", str(args.batch), "--out", str(out), "--no-progress", "--device", "cpu",
-            "--sample-every", str(10**9), "--checkpoint-every", str(10**9)]
+    argv = ["train", family, "--data", args.data, "--res", str(args.res), "--steps", str(steps or args.steps),
+            "--batch-size", str(args.batch), "--out", str(out), "--no-progress", "--device", str(args.device),
+            "--seed", str(args.seed), "--sample-every", str(10**9), "--checkpoint-every", str(10**9), *extra]
     try:
         main(argv)
     except SystemExit as exc:
@@ -69,10 +71,12 @@ def train_zoo(args, out: Path):
             raise
 
 
-def train_diffusers(args, cfg, batches):
+def train_diffusers(steps: int, seed: int, cfg, batches, device="cpu"):
+    """diffusers' train_unconditional recipe on the U-Net matched to zoo config ``cfg``, for ``steps``
+    steps of ``batches`` (image tensors); returns the EMA U-Net and its DDPMScheduler."""
     from diffusers.training_utils import EMAModel
 
-    unet = matched.build_unet(cfg)
+    unet = matched.build_unet(cfg).to(device)
     sched = matched.ddpm_scheduler(cfg)
     opt = torch.optim.AdamW(unet.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-6, eps=1e-8)
     warm = 500
@@ -80,15 +84,15 @@ def train_diffusers(args, cfg, batches):
     def lr_lambda(step):
         if step < warm:
             return step / max(1, warm)
-        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, args.steps - warm)))
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
 
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
     ema = EMAModel(unet.parameters(), decay=0.9999, use_ema_warmup=True, inv_gamma=1.0, power=3 / 4)
-    torch.manual_seed(args.seed)
-    for _ in range(args.steps):
-        x0 = next(batches)
+    torch.manual_seed(seed)
+    for _ in range(steps):
+        x0 = next(batches).to(device)
         noise = torch.randn_like(x0)
-        t = torch.randint(0, sched.config.num_train_timesteps, (x0.shape[0],))
+        t = torch.randint(0, sched.config.num_train_timesteps, (x0.shape[0],), device=device)
         loss = torch.nn.functional.mse_loss(unet(sched.add_noise(x0, noise, t), t).sample, noise)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -97,7 +101,17 @@ def train_diffusers(args, cfg, batches):
         opt.zero_grad()
         ema.step(unet.parameters())
     ema.copy_to(unet.parameters())
-    return unet, sched
+    return unet.cpu(), sched
+
+
+def reference_batches(data: str, res: int, batch: int, seed: int):
+    """The zoo's data pipeline as RGB tensors (what diffusers' recipe trains on: it converts to RGB),
+    in the same seeded order the zoo run sees."""
+    from zoo_core.data import DataConfig, ImageDataset, make_loader, open_source
+
+    dcfg = DataConfig(data=data)
+    ds = ImageDataset(open_source(dcfg, res, seed=seed), res, 3, dcfg)
+    return (b["image"] for b in make_loader(ds, batch, seed, 0, 0, 1, 0, False))
 
 
 def sample_diffusers(unet, sched, n: int, seed: int):
@@ -147,13 +161,9 @@ def main(argv=None):
         records.append({"side": "zoo", "sampler": name, "sampling_steps": steps, **scores})
 
     # the reference sees the same stream of training images (the zoo's data pipeline, same seed)
-    from zoo_core.data import DataConfig, ImageDataset, make_loader, open_source
-
-    dcfg = DataConfig(data=args.data)
-    ds = ImageDataset(open_source(dcfg, args.res, seed=args.seed), args.res, 3, dcfg)
-    batches = (b["image"] for b in make_loader(ds, args.batch, args.seed, 0, 0, 1, 0, False))
+    batches = reference_batches(args.data, args.res, args.batch, args.seed)
     t0 = time.perf_counter()
-    unet, sched = train_diffusers(args, cfg, batches)
+    unet, sched = train_diffusers(args.steps, args.seed, dataclasses.replace(cfg, in_channels=3), batches)
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
     theirs = sample_diffusers(unet, sched, args.n, args.seed)

@@ -76,7 +76,7 @@ class Scorer:
         if not self.weights:
             from zoo_core.metrics.frechet import projection_fd
 
-            return {"fid": projection_fd(images, self.held_out)}
+            return {"fid": projection_fd(images.expand(-1, 3, -1, -1), self.held_out)}  # gray models: 1 channel
         return dict(self.evaluator(images, res=self.res)["metrics"])
 
     def columns(self) -> list[str]:

@@ -124,7 +124,8 @@ def test_output_types_are_the_same_pixels():
 def test_callback_sees_every_step_across_batches():
     model = tiny_ddpm()
     seen = []
-    model.generate(3, seed=0, batch_size=2, callback=lambda step, total: seen.append((step, total)))
+    model.generate(3, seed=0, batch_size=2, sampler="ancestral",
+                   callback=lambda step, total: seen.append((step, total)))
     assert seen == [(i, 20) for i in range(1, 21)]  # 10 ancestral steps x 2 batches
     gan, calls = create_model("dcgan", res=16, channels=4), []
     gan.generate(5, batch_size=2, callback=lambda s, t: calls.append((s, t)))

@@ -61,6 +61,10 @@ class Source:
     def load(self, i: int):
         raise NotImplementedError
 
+    def peek(self, i: int):
+        """Item ``i`` for a quick look (the gray-data probe); sources may decode it at reduced size."""
+        return self.load(i)
+
 
 def _read_captions(root: Path, paths: list[Path]) -> list[list[str]]:
     meta = root / "metadata.jsonl"
@@ -112,6 +116,7 @@ class FolderSource(Source):
                 continue
             (small if min(w, h) < min_size else good).append(p)
             self.min_side = min(w, h) if self.min_side is None else min(self.min_side, w, h)
+        self.modes = modes  # PIL mode -> count, read from the headers (the gray probe trusts gray ones)
         self.mode_note = mode_summary(modes)
         if self.mode_note:
             warnings.warn(f"{self.mode_note} (under {root})", stacklevel=2)
@@ -164,6 +169,19 @@ class FolderSource(Source):
         return small.copy()
 
 
+    def peek(self, i: int):
+        """Image ``i`` decoded near 64 px where the format allows it (JPEG draft mode), uncached."""
+        from PIL import Image
+
+        if i in self._cache:
+            return self._cache[i]
+        with Image.open(self.paths[i]) as im:
+            if im.mode in ("RGB", "L"):
+                im.draft(im.mode, (64, 64))
+            im.load()
+            return im
+
+
 class MemorySource(Source):
     """Items already in memory (built-in datasets): ``[(PIL image, label, [captions])]``."""
 
@@ -202,6 +220,55 @@ def open_source(cfg: DataConfig, res: int, seed: int = 0) -> Source:
     if not cfg.center_crop and not cfg.random_crop:  # crops count source pixels: keep full size for them
         source.shrink_for(2 * max(res, cfg.resize or 0))
     return source
+
+
+#: PIL modes that hold no colour: a folder of only these is gray without decoding a pixel.
+GRAY_MODES = frozenset({"1", "L", "LA", "La", *HIGH_BIT_MODES})
+#: Largest spread between R, G and B (grey levels) still read as gray: JPEG's chroma rounding leaves ~1.
+GRAY_TOLERANCE = 2
+
+
+def is_gray_image(img: Any, tolerance: int = GRAY_TOLERANCE) -> bool:
+    """Whether a PIL image of any mode has no colour: R, G and B (alpha composited on white, as training
+    sees it) differ by at most ``tolerance`` grey levels at every pixel."""
+    import numpy as np
+
+    if img.mode in GRAY_MODES:
+        return True
+    a = np.asarray(as_mode(img, "RGB"), dtype=np.int16)
+    return bool((a.max(axis=-1) - a.min(axis=-1)).max(initial=0) <= tolerance)
+
+
+def probe_gray(source: Source, limit: int = 64) -> tuple[bool, int]:
+    """Whether the data are gray, and how many images were looked at.
+
+    Gray images stored as RGB files are common (scans, digits, X-rays re-saved by a tool); a 3-channel
+    model trained on them learns three nearly equal channels and paints a colour cast into its samples.
+    A folder whose headers are all gray modes is gray outright; otherwise up to ``limit`` images spread
+    evenly over the data are decoded (small where the format allows) and checked pixel by pixel.
+    """
+    modes = getattr(source, "modes", None)
+    if modes and set(modes) <= GRAY_MODES:
+        return True, len(source)
+    n = len(source)
+    picks = sorted({i * n // min(n, limit) for i in range(min(n, limit))})
+    for checked, i in enumerate(picks, 1):
+        if not is_gray_image(source.peek(i)):
+            return False, checked
+    return bool(picks), len(picks)
+
+
+def gray_note(source: Source) -> str | None:
+    """The line ``zoo train`` prints when it trains a 1-channel model because the data are gray, else None.
+
+    A 3-channel model trained on gray images stored as RGB learns three nearly equal channels and
+    paints a colour cast into its samples (issue 20); a gray model cannot.
+    """
+    gray, checked = probe_gray(source)
+    if not gray:
+        return None
+    return (f"gray data ({checked} image(s) checked, all without colour): training a 1-channel model; "
+            "pass --in-channels 3 to keep RGB")
 
 
 def stream_seed(seed: int, k: int) -> int:

@@ -9,6 +9,7 @@ read and written through :class:`~zoo_core.runs.Run`; what a checkpoint holds is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 from . import config as config_mod
 from . import distributed as distributed_mod
 from . import train_state
-from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
+from .data import DataConfig, ImageDataset, gray_note, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
 from .health import HealthEvent, HealthWarning
@@ -42,6 +43,10 @@ class Engine:
     Callbacks see ``engine.run``, the loop state (:class:`~zoo_core.train_state.LoopState`: ``step``,
     ``stop``...), whose ``folder`` is the :class:`Run` being written.
     """
+
+    #: May :meth:`setup` set ``in_channels`` from the data (1 for gray)? ``zoo_core.training`` says yes when no
+    #: layer (flag, --config, preset, resumed run, --init) gave it; an Engine built by hand keeps its config.
+    channels_from_data: bool = False
 
     def __init__(self, spec, model_cfg, train_cfg: TrainConfig, data_cfg: DataConfig,
                  callbacks: list[Callable[[Engine], None]] | None = None, console=None):
@@ -81,10 +86,16 @@ class Engine:
         seed_all(cfg.seed)
 
         check_model_config(self.model_cfg, self.spec.name)
-        res, channels = self.model_cfg.res, self.model_cfg.in_channels
+        res = self.model_cfg.res
         source = open_source(self.data_cfg, res, seed=cfg.seed)
+        if self.channels_from_data and self.model_cfg.in_channels != 1:
+            note = gray_note(source)  # gray data -> a 1-channel model; config.json records it for resume
+            if note:
+                self.model_cfg = dataclasses.replace(self.model_cfg, in_channels=1)
+                if self.dist.main:
+                    self.console.print(note, highlight=False)
         self.data_info = info_of(source)
-        self.dataset = ImageDataset(source, res, channels, self.data_cfg)
+        self.dataset = ImageDataset(source, res, self.model_cfg.in_channels, self.data_cfg)
         model_cls = self.spec.load_model_class()
         if hasattr(model_cls, "adapt_config"):
             self.model_cfg = model_cls.adapt_config(self.model_cfg, self.data_info)

@@ -27,7 +27,8 @@ def grid(images, nrow: int | None = None, padding: int = 2):
     from torchvision.utils import make_grid
 
     nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
-    return make_grid(to_uint8(images), nrow=nrow, padding=padding, pad_value=255)
+    out = make_grid(to_uint8(images), nrow=nrow, padding=padding, pad_value=255)
+    return out[:1] if images.shape[1] == 1 else out  # make_grid repeats gray to RGB: keep a gray model gray
 
 
 def _pil(chw):

@@ -66,6 +66,13 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
     ``options`` are the explicitly given values (field name -> value); an unknown one, a bad value or an
     unknown preset is a one-line ZooError naming where it came from.
     """
+    return _resolve(name, options, preset, config, source)[0]
+
+
+def _resolve(name: str | ModelSpec, options: dict[str, Any], preset: str | None, config: str | Path | None,
+             source: str) -> tuple[dict[str, Any], set[str]]:
+    """:func:`resolve_configs`, plus the names of the options some layer above the model's training
+    defaults set (what the user chose, directly or through a preset, a file, a resumed run or --init)."""
     from .data import DataConfig
     from .train_config import TrainConfig, check_same_architecture
 
@@ -96,7 +103,7 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
     cfgs = config_mod.layer({"model": model_cls, "data": DataConfig, "train": TrainConfig}, layers)
     if saved and saved.get("zoo_model") == spec.name:
         check_same_architecture(saved, cfgs["model"], out)
-    return cfgs
+    return cfgs, {key for _, values in layers[1:] for key in values}
 
 
 def engine(name: str | ModelSpec, *, preset: str | None = None, config: str | Path | None = None,
@@ -109,8 +116,10 @@ def engine(name: str | ModelSpec, *, preset: str | None = None, config: str | Pa
     from .engine import Engine
 
     spec = _spec(name)
-    cfgs = resolve_configs(spec, options, preset=preset, config=config, source=source)
-    return Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"], callbacks=callbacks, console=console)
+    cfgs, chosen = _resolve(spec, options, preset, config, source)
+    eng = Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"], callbacks=callbacks, console=console)
+    eng.channels_from_data = "in_channels" not in chosen  # gray data -> a 1-channel model (Engine.setup)
+    return eng
 
 
 def train(name: str | ModelSpec, *, preset: str | None = None, config: str | Path | None = None,

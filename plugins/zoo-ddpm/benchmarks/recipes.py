@@ -5,7 +5,8 @@ and is scored by the pixel-projection Fréchet distance to real images of the da
 benchmarks/quality_ddpm.py explains the statistic) on 50-step respaced ancestral samples. With
 ``--gray`` the data are the built-in shapes converted to gray but stored as RGB, and the table also
 gives the colour cast: the mean spread between the RGB channels of a sample pixel, in grey levels
-(0 for gray images).
+(0 for gray images). Recipes that leave ``--in-channels`` unset train a 1-channel model on gray data
+(``zoo train`` detects it), whose samples are gray by construction; the last recipe keeps RGB.
 
     python plugins/zoo-ddpm/benchmarks/recipes.py --steps 400 [--gray]
 """
@@ -29,6 +30,9 @@ RECIPES: dict[str, list[str]] = {
                            "--ema-gamma", "6.94", "--ema-decay", "0.9999"],
     "  + lr sized to the network": ["--prediction", "v", "--zero-terminal-snr", "--min-snr-gamma", "5",
                                     "--ema-gamma", "6.94", "--ema-decay", "0.9999", "--lr", "{sized}"],
+    "  the same, RGB kept on gray data (--in-channels 3)": [
+        "--prediction", "v", "--zero-terminal-snr", "--min-snr-gamma", "5", "--ema-gamma", "6.94",
+        "--ema-decay", "0.9999", "--lr", "{sized}", "--in-channels", "3"],
 }
 
 
@@ -92,7 +96,8 @@ def main(argv=None) -> None:
                 if exc.code:
                     raise
             model = from_pretrained(out / "final", device="cpu")
-            fake = model.generate(args.n, seed=0, steps=50)
+            fake = model.generate(args.n, seed=0, sampler="ancestral", steps=50)
+            fake = fake.expand(-1, 3, -1, -1)  # a gray model gives 1 channel
             print(f"{i} {name:45s} FD {projection_fd(fake, held_out):7.2f}  cast {colour_cast(fake):6.2f}  "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
 

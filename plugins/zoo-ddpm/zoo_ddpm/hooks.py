@@ -13,7 +13,7 @@ def register_models(register):
         config="zoo_ddpm.config:DDPMConfig",
         model="zoo_ddpm.model:DDPM",
         trainer="zoo_ddpm.trainer:DDPMTrainer",
-        samplers=("ancestral", "ddim", "dpm++", "heun"),
+        samplers=("dpm++", "ancestral", "ddim", "heun"),  # the first is the default: 20 steps (docs/performance.md)
         paper="Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. NeurIPS 2020. arXiv:2006.11239",
     ))
 

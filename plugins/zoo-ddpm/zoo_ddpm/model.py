@@ -57,8 +57,9 @@ class DDPM(ZooModelMixin, nn.Module):
     def generate(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, progress: bool = False, label: int | None = None,
                  eta: float | None = None, **kwargs) -> torch.Tensor:
-        """``n`` images in [-1, 1]; ``sampler`` is ancestral (default), ddim, dpm++ or heun; ``steps`` < T
-        respaces ancestral sampling and sets the others' step count."""
+        """``n`` images in [-1, 1]; ``sampler`` is the model's default (``zoo info NAME``: dpm++ in 20 steps
+        for ddpm, ancestral for iddpm), ancestral, ddim, dpm++ or heun; ``steps`` < T respaces ancestral
+        sampling and sets the others' step count."""
         if kwargs:
             raise unexpected_arguments(self, kwargs)
         name, fn = sampler_fn(self, sampler)

@@ -34,7 +34,7 @@ class DDPMTrainer:
         self.model, self.config, self.device = model, config, device
         # sample grids: 100 respaced ancestral steps, 10x cheaper than 1000 and, unlike deterministic DDIM,
         # robust on a half-trained model (DDIM eta=0 left some seeds as noise at 2000 steps on builtin:shapes)
-        self.preview_kwargs = {"steps": min(100, model.diffusion.T)}
+        self.preview_kwargs = {"sampler": "ancestral", "steps": min(100, model.diffusion.T)}
         # --eval-every: DPM-Solver++ in 20 steps, 50x cheaper than 1000 ancestral ones (zoo_core.metrics.periodic)
         self.eval_kwargs = {"sampler": "dpm++", "steps": min(20, model.diffusion.T)}
         self.modules = {"unet": model.unet}

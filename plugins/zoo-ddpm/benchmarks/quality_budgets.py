@@ -1,0 +1,280 @@
+"""The quality benchmark a user can read (issue 20, item 4): zoo's DDPM defaults vs diffusers'
+``train_unconditional`` recipe at three training budgets, each trained model scored per sampler and
+sampling-step count, written as a markdown table and two PNG plots.
+
+What is compared, and why it is fair:
+
+* the same U-Net (benchmarks/matched.py maps the zoo config to ``UNet2DModel``; parameter counts are
+  printed and checked within 2%), the same images in the same seeded order, the same batch and steps;
+* zoo side: ``zoo train ddpm`` with its defaults (on gray data that is a 1-channel model);
+  reference side: the recipe as users run it (RGB, AdamW lr 1e-4, 500 warm-up steps then cosine,
+  EMA inv_gamma 1 / power 3/4 up to 0.9999, eps prediction);
+* both trained models are sampled by the same code: the reference U-Net is converted to a zoo model
+  (``zoo convert``'s diffusers importer) and sampled with zoo's ancestral / DPM-Solver++ samplers,
+  which equal diffusers' DDPMScheduler / DPMSolverMultistepScheduler step for step
+  (plugins/zoo-ddpm/tests/test_few_step_samplers.py); so every gap is the training recipe's;
+* scores: Inception FID and KID (benchmarks/quality_metrics.py; the offline weights route is in
+  docs/metrics.md) on ``--n`` samples against ``--n`` held-out real images, and the colour cast
+  (mean spread between R, G and B, grey levels) on gray data. FID is biased upward at small ``--n``:
+  compare only rows of one table.
+
+It sizes itself to the machine: on a GPU 1,500 / 6,000 / 24,000 steps x batch 64, 2,000 samples,
+every sampler at 10, 20, 50, 100 and 1,000 steps for every budget; on a CPU it takes the budgets
+given (see docs/performance.md for the run made here and its exact command).
+
+    python plugins/zoo-ddpm/benchmarks/quality_budgets.py --fid-weights inception-2015-12-05.safetensors
+    python plugins/zoo-ddpm/benchmarks/quality_budgets.py --budgets 60,120,240 --batch 16 --n 48 \\
+        --sweep last --zoo-args="--channel-mults 1,2 --num-res-blocks 1 --attn-res 32"    # a small CPU run
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parents[2] / "benchmarks")]
+import common  # noqa: E402
+import matched  # noqa: E402
+import quality_ddpm  # noqa: E402
+import quality_metrics  # noqa: E402
+from recipes import colour_cast, gray_folder  # noqa: E402
+
+GPU = {"budgets": "1500,6000,24000", "batch": 64, "n": 2000, "sweep": "all"}
+CPU = {"budgets": "300,600,1200", "batch": 32, "n": 256, "sweep": "last"}
+GRID = "ancestral:10,20,50,100,1000 dpm++:10,20,50,100,1000"
+
+
+def parse_grid(text: str) -> list[tuple[str, int]]:
+    """ "ancestral:10,1000 dpm++:20" -> [("ancestral", 10), ("ancestral", 1000), ("dpm++", 20)]."""
+    out = []
+    for item in text.split():
+        name, _, steps = item.partition(":")
+        if not name or not all(s.isdigit() for s in steps.split(",")):
+            raise SystemExit(f"--grid: expected SAMPLER:STEPS,STEPS items such as dpm++:10,20, got {item!r}")
+        out += [(name, int(s)) for s in steps.split(",")]
+    return out
+
+
+def reference_model(args, zoo_cfg, steps: int, folder: Path):
+    """Train the diffusers recipe for ``steps`` and return it as a zoo model (for the same samplers)."""
+    from zoo_ddpm.importers import convert
+
+    from zoo_core.hub import from_pretrained
+
+    cfg = dataclasses.replace(zoo_cfg, in_channels=3)  # the recipe converts every image to RGB
+    batches = quality_ddpm.reference_batches(args.data, args.res, args.batch, args.seed)
+    unet, sched = quality_ddpm.train_diffusers(steps, args.seed, cfg, batches, args.torch_device)
+    unet.save_pretrained(folder / "diffusers")
+    sched.save_pretrained(folder / "diffusers")
+    return from_pretrained(convert(folder / "diffusers", folder / "zoo"), device=args.torch_device), unet
+
+
+def points_for(args, budget: int, grid, curve) -> list[tuple[str, int]]:
+    """The (sampler, steps) pairs scored for a model trained ``budget`` steps with ``grid``."""
+    if args.sweep == "all" or budget == args.budget_list[-1]:
+        return list(dict.fromkeys([*grid, curve]))
+    return [curve]
+
+
+def run(args) -> list[dict]:
+    from zoo_core.hub import from_pretrained
+
+    grids = {"zoo defaults": parse_grid(args.grid), "diffusers recipe": parse_grid(args.ref_grid or args.grid)}
+    curve = parse_grid(args.curve)[0]
+    held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
+    scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, args.torch_device,
+                                    seed=args.seed + 1, pixel=args.pixel_fd, held_out=held_out)
+    args.metric = scorer.name
+    records = [{"side": "real vs real (floor)", "budget": 0, "sampler": "", "steps": 0,
+                **scorer(quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 2)),
+                "cast": colour_cast(held_out)}]
+    print(json.dumps(records[-1]), flush=True)
+    extra = tuple(shlex.split(args.zoo_args))
+    with tempfile.TemporaryDirectory() as tmp:
+        for budget in args.budget_list:
+            t0 = time.perf_counter()
+            quality_ddpm.train_zoo(args, Path(tmp) / f"zoo{budget}", budget, args.family, extra)
+            zoo = from_pretrained(Path(tmp) / f"zoo{budget}" / "final", device=args.torch_device)
+            sides = [("zoo defaults", zoo, time.perf_counter() - t0)]
+            t0 = time.perf_counter()
+            ref, unet = reference_model(args, zoo.config, budget, Path(tmp) / f"ref{budget}")
+            sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
+            matched.check_params(common.count_params(zoo.unet), common.count_params(unet))
+            for side, model, train_s in sides:
+                for sampler, steps in points_for(args, budget, grids[side], curve):
+                    t0 = time.perf_counter()
+                    images = model.generate(args.n, seed=args.seed, sampler=sampler, steps=steps,
+                                            batch_size=args.sample_batch).cpu()
+                    rec = {"side": side, "budget": budget, "sampler": sampler, "steps": steps,
+                           "in_channels": model.config.in_channels, "train_s": round(train_s),
+                           "sample_s": round(time.perf_counter() - t0), **scorer(images),
+                           "cast": colour_cast(images.expand(-1, 3, -1, -1))}
+                    records.append(rec)
+                    print(json.dumps(rec), flush=True)
+    return records
+
+
+# ------------------------------------------------------------------ the report
+def fmt(rec: dict) -> str:
+    kid = f" / {1000 * rec['kid']:.1f}" if "kid" in rec else ""
+    return f"{rec['fid']:.1f}{kid}"
+
+
+def markdown(args, records: list[dict]) -> str:
+    curve = parse_grid(args.curve)[0]
+    floor = records[0]
+    sides = ["zoo defaults", "diffusers recipe"]
+    score = f"{args.metric}{' / KID x 1000' if 'kid' in floor else ''}"
+    lines = [f"# DDPM sample quality at three training budgets ({args.device_name})", "",
+             f"Data {args.data_name}, {args.res} px, batch {args.batch}, {args.n} samples per score against "
+             f"{args.n} held-out real images; scores are {score} (lower is better); real vs real: "
+             f"{fmt(floor)}. Written by `{args.command}`.", "",
+             f"## Score vs training steps ({curve[0]} {curve[1]} steps)", "",
+             "| side | " + " | ".join(f"{b:,} steps" for b in args.budget_list) + " | colour cast, last budget |",
+             "|---|" + "---|" * (len(args.budget_list) + 1)]
+    for side in sides:
+        row = {r["budget"]: r for r in records if r["side"] == side and (r["sampler"], r["steps"]) == curve}
+        cast = row[args.budget_list[-1]]["cast"] if args.budget_list[-1] in row else float("nan")
+        lines.append(f"| {side} | " + " | ".join(fmt(row[b]) if b in row else "" for b in args.budget_list)
+                     + f" | {cast:.1f} (real {floor['cast']:.1f}) |")
+    lines += ["", "## Score per sampler and sampling steps", "",
+              "| side | training steps | sampler | sampling steps | score | colour cast | sampling s |",
+              "|---|---|---|---|---|---|---|"]
+    for r in records[1:]:
+        lines.append(f"| {r['side']} | {r['budget']:,} | {r['sampler']} | {r['steps']} | {fmt(r)} | "
+                     f"{r['cast']:.1f} | {r['sample_s']} |")
+    lines += ["", f"![{args.metric} vs sampling steps]({args.plot_prefix.name}_sampling_steps.png)",
+              f"![{args.metric} vs training steps]({args.plot_prefix.name}_training_steps.png)", ""]
+    return "\n".join(lines)
+
+
+def line_plot(path: Path, title: str, xlabel: str, series: dict[str, list[tuple[int, float]]],
+              floor: float | None = None) -> Path:
+    """A small log-x line chart drawn with PIL (no plotting library is installed): one marked line per
+    series, the real-vs-real floor dashed."""
+    from PIL import Image, ImageDraw
+
+    from zoo_core.plot import COLOURS
+
+    w, h, left, top, right, bottom = 640, 400, 64, 36, 200, 44
+    img = Image.new("RGB", (w, h), "white")
+    draw = ImageDraw.Draw(img)
+    pts = [p for s in series.values() for p in s if math.isfinite(p[1])]
+    if not pts:
+        return img.save(path) or path
+    xs, ys = [math.log10(x) for x, _ in pts], [y for _, y in pts] + ([floor] if floor is not None else [])
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    y0, y1 = 0.0, max(ys) * 1.08 or 1.0
+    pw, ph = w - left - right, h - top - bottom
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return left + (math.log10(x) - x0) / (x1 - x0) * pw, top + ph - (y - y0) / (y1 - y0) * ph
+
+    draw.text((left, 10), title, fill="black")
+    draw.rectangle([left, top, left + pw, top + ph], outline=(150, 150, 150))
+    for x in sorted({x for x, _ in pts}):
+        px, _ = xy(x, y0)
+        draw.line([px, top + ph, px, top + ph + 4], fill="black")
+        draw.text((px - 3 * len(str(x)), top + ph + 6), f"{x:,}", fill="black")
+    for k in range(5):
+        y = y0 + (y1 - y0) * k / 4
+        _, py = xy(10 ** x0, y)
+        draw.line([left - 4, py, left, py], fill="black")
+        draw.text((8, py - 6), f"{y:.0f}", fill="black")
+    draw.text((left + pw // 2 - 40, h - 18), xlabel + " (log scale)", fill="black")
+    if floor is not None:
+        _, py = xy(10 ** x0, floor)
+        for px in range(left, left + pw, 8):
+            draw.line([px, py, px + 4, py], fill=(120, 120, 120))
+    for i, (name, data) in enumerate(series.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        p = [xy(x, y) for x, y in sorted(data) if math.isfinite(y)]
+        if len(p) > 1:
+            draw.line(p, fill=colour, width=2)
+        for px, py in p:
+            draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
+        draw.text((left + pw + 10, top + 14 * i), name, fill=colour)
+    if floor is not None:
+        draw.text((left + pw + 10, top + 14 * len(series)), "real vs real", fill=(120, 120, 120))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def plots(args, records: list[dict]) -> None:
+    floor, last = records[0]["fid"], args.budget_list[-1]
+    by_steps: dict[str, list] = {}
+    for r in records[1:]:
+        if r["budget"] == last:
+            by_steps.setdefault(f"{r['side']}, {r['sampler']}", []).append((r["steps"], r["fid"]))
+    line_plot(Path(f"{args.plot_prefix}_sampling_steps.png"), f"{args.metric} vs sampling steps, "
+              f"{last:,} training steps", "sampling steps", by_steps, floor)
+    curve = parse_grid(args.curve)[0]
+    by_budget: dict[str, list] = {}
+    for r in records[1:]:
+        if (r["sampler"], r["steps"]) == curve:
+            by_budget.setdefault(r["side"], []).append((r["budget"], r["fid"]))
+    line_plot(Path(f"{args.plot_prefix}_training_steps.png"), f"{args.metric} vs training steps "
+              f"({curve[0]} {curve[1]})", "training steps", by_budget, floor)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(p)
+    quality_metrics.add_args(p)
+    p.add_argument("--family", default="ddpm", choices=["ddpm"], help="the zoo model family (iDDPM: not yet)")
+    p.add_argument("--data", default="gray", help="images (default gray: the built-in shapes as gray RGB PNGs)")
+    p.add_argument("--res", type=int, default=16)
+    p.add_argument("--budgets", default=None, help=f"training steps, comma-separated (GPU {GPU['budgets']}, "
+                                                   f"CPU {CPU['budgets']})")
+    p.add_argument("--batch", type=int, default=None, help=f"batch size (GPU {GPU['batch']}, CPU {CPU['batch']})")
+    p.add_argument("--n", type=int, default=None, help=f"samples per score (GPU {GPU['n']}, CPU {CPU['n']})")
+    p.add_argument("--grid", default=GRID, help="SAMPLER:STEPS,... items scored for each swept model")
+    p.add_argument("--ref-grid", default=None, help="--grid for the diffusers side (default: --grid)")
+    p.add_argument("--curve", default="dpm++:20", help="the SAMPLER:STEPS scored at every budget")
+    p.add_argument("--sweep", choices=["all", "last"], default=None,
+                   help="which budgets get the whole --grid (GPU all, CPU last; the others get --curve)")
+    p.add_argument("--zoo-args", default="", help="extra `zoo train` flags for both sides' U-Net (e.g. a "
+                                                  "smaller network on a CPU)")
+    p.add_argument("--sample-batch", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--md", default=str(HERE.parents[2] / "docs" / "quality_ddpm.md"),
+                   help="the markdown report (plots beside it)")
+    args = p.parse_args(argv)
+    args.command = "python plugins/zoo-ddpm/benchmarks/quality_budgets.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    args.torch_device = common.setup_torch(args)
+    args.device = str(args.torch_device)  # `zoo train --device` for the zoo side
+    sized = GPU if args.torch_device.type == "cuda" else CPU
+    for key, value in sized.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.budget_list = sorted(int(b) for b in args.budgets.split(","))
+    args.device_name = "GPU" if args.torch_device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
+    common.print_machine()
+    md = Path(args.md)
+    args.plot_prefix = md.with_suffix("")
+    with tempfile.TemporaryDirectory() as tmp:
+        args.data_name = "builtin:shapes as gray RGB PNGs (1,024 images)" if args.data == "gray" else args.data
+        if args.data == "gray":
+            args.data = gray_folder(Path(tmp) / "gray", 1024)
+        records = run(args)
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(markdown(args, records))
+    plots(args, records)
+    common.save_json(args, {"benchmark": "quality_budgets", "metric": args.metric, "n": args.n, "rows": records})
+    print(f"wrote {md} and {args.plot_prefix}_*.png")
+
+
+if __name__ == "__main__":
+    main()
