@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from zoo_core.config import opt
+from zoo_core.gan.acgan import ClassCondOptions
 from zoo_core.gan.options import GANOptions
 
 RESOLUTIONS = (16, 32, 64, 128, 256)
 
 
 @dataclass
-class DCGANConfig(GANOptions):
+class DCGANConfig(ClassCondOptions, GANOptions):
     res: int = opt(64, "image resolution: 16, 32, 64, 128 or 256 (the depth of G and D follows it)",
                    min=16, max=256)
     in_channels: int = opt(3, "image channels: 1 (grayscale) or 3 (RGB)", min=1, max=4)
@@ -24,12 +25,6 @@ class DCGANConfig(GANOptions):
     d_norm: Literal["auto", "batch", "instance", "spectral", "none"] = opt(
         "auto", "D's normalisation (never on its first layer): auto is batch, or instance with wgan-gp "
                 "(the gradient penalty is per sample, which batch norm breaks)")
-    class_cond: bool = opt(False, "AC-GAN: condition G on the class and give D an auxiliary classifier "
-                                  "(needs labelled data; the class count is read from it)")
-    num_classes: int = opt(0, "number of classes (filled in from the data with --class-cond)",
-                           min=0, max=100000)
-    ac_weight: float = opt(1.0, "weight of the auxiliary classification loss with --class-cond",
-                           min=0.0, max=1000.0)
 
     # EMA off: G's batch norm keeps running statistics of the *live* weights, which the engine copies
     # into the EMA model, so averaged weights meet mismatched statistics; on short runs the lagging
@@ -57,5 +52,4 @@ class DCGANConfig(GANOptions):
         if self.d_norm == "batch" and self.loss == "wgan-gp":
             raise ValueError("--d-norm batch does not go with --loss wgan-gp (the gradient penalty is per sample); "
                              "use --d-norm instance, spectral or none")
-        if self.num_classes and not self.class_cond:
-            raise ValueError("--num-classes is only used with --class-cond")
+        self.check_class_options()

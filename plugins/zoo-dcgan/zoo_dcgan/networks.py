@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+from zoo_core.gan.acgan import one_hot_after
+
 MAX_MULT = 8  # widths stop doubling at 8 x --channels (512 for the default 64), as in the paper's 64x64 nets
 
 
@@ -59,8 +61,7 @@ class GeneratorNet(nn.Module):
         init_weights(self)
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
-            z = torch.cat([z, nn.functional.one_hot(label, self.num_classes).to(z.dtype)], dim=1)
+        z = one_hot_after(z, label, self.num_classes)
         return self.net(z.reshape(z.shape[0], -1, 1, 1))
 
 

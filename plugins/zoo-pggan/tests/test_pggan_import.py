@@ -90,7 +90,7 @@ def test_each_release_config_builds_the_catalogued_architecture(name):
     """The key shapes the original code builds from each release's documented config all map onto zoo's net."""
     from zoo_pggan.catalogue import CATALOGUE, RELEASES
     from zoo_pggan.config import PGGANConfig
-    from zoo_pggan.importers import check_training_config, convert_state, zoo_config
+    from zoo_pggan.importers import check_training_config, convert_state, release_classes, zoo_config
     from zoo_pggan.model import PGGAN
 
     from zoo_core.config import build
@@ -100,13 +100,12 @@ def test_each_release_config_builds_the_catalogued_architecture(name):
     with torch.device("meta"):
         state = {k: torch.empty(s) for k, s in RELEASE_KEYS[name]["shapes"].items()}
     listed = {spec.name: spec for spec in CATALOGUE}
-    if documented["categoryVectorDim"]:  # DTD: an AC-GAN; refused with the reason, not listed
-        with pytest.raises(ZooError, match="takes 512 noise values then a one-hot of 47 classes"):
-            check_training_config({"categoryVectorDim": documented["categoryVectorDim"]}, state, Path(name + ".pth"))
-        assert f"{name}.pth" not in listed and release.classes == documented["categoryVectorDim"]
-        return
-    cfg = build(PGGANConfig, zoo_config(state, {}))
+    classes = release_classes({}, Path(name + ".pth"), {})  # DTD: an AC-GAN over its 47 classes
+    assert classes == release.classes == documented["categoryVectorDim"]
+    assert check_training_config({"categoryVectorDim": classes}, state, Path(name + ".pth")) == 0.0
+    cfg = build(PGGANConfig, zoo_config(state, {}, classes))
     assert (cfg.res, cfg.z_dim, cfg.in_channels) == (release.res, documented["dimLatentVector"], documented["dimOutput"])
+    assert (cfg.class_cond, cfg.num_classes) == (bool(classes), classes)
     assert list(cfg.level_channels) == documented["depthScales"] == list(release.widths)
     assert listed[f"{name}.pth"].res == release.res
     with torch.device("meta"):
@@ -146,7 +145,8 @@ def test_their_blend_alpha_is_kept(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("settings, match", [
-    ({"categoryVectorDim": 4}, "class-conditional .* takes 12 noise values then a one-hot of 4 classes"),
+    ({"categoryVectorDim": 16}, "takes 16 inputs, too few for 16 classes after the noise"),
+    ({"categoryVectorDim": "many"}, "class count .* is 'many'; expected a non-negative integer"),
     ({"equalizedlR": False}, "trained with equalizedlR=False; zoo pggan computes only equalizedlR=True"),
     ({"lossCriterion": "DCGAN"}, "lossCriterion='DCGAN' \\(a tanh output\\)"),
     ({"leakyReluLeak": 0.1}, "leakyReluLeak=0.1"),
@@ -158,3 +158,94 @@ def test_settings_zoo_cannot_reproduce_are_refused(settings, match, tmp_path, mo
     _hub_checkpoint(path, fill(RECORD["shapes"]), {}, monkeypatch, **{"depthOtherScales": [32, 16], **settings})
     with pytest.raises(ZooError, match=match):
         convert(path, tmp_path / "zoo", format="pytorch-gan-zoo-pgan")
+
+
+# ------------------------------------------------------------------ AC-GAN (the DTD release's layout)
+AC_RECORD = json.loads((DATA / "pgan_acgan_tiny.json").read_text())
+AC_GOLDEN = load_file(DATA / "pgan_acgan_tiny.safetensors")
+
+
+def test_an_ac_gan_generator_equals_the_original(tmp_path, monkeypatch):
+    """Noise then a one-hot class, PixelNorm-ed together: the original GNet's output for classes 3, 0, 2."""
+    path = tmp_path / "g.pth"
+    weights = fill(AC_RECORD["shapes"], seed=AC_RECORD["weight_seed"])
+    _hub_checkpoint(path, weights, {}, monkeypatch, depthOtherScales=[16], categoryVectorDim=AC_RECORD["classes"])
+    model = from_pretrained(convert(path, tmp_path / "zoo", format="pytorch-gan-zoo-pgan"), device="cpu")
+    assert (model.config.z_dim, model.num_classes, model.resolution) == (AC_RECORD["noise"], 4, 8)
+    with torch.no_grad():
+        out = model(AC_GOLDEN["z"], label=AC_GOLDEN["labels"])
+        torch.testing.assert_close(out, AC_GOLDEN["grown"], atol=1e-5, rtol=1e-5)
+        other = model(AC_GOLDEN["z"], label=torch.tensor([0, 3, 1]))
+    assert (other - out).abs().amax(dim=(1, 2, 3)).min() > 1e-3  # the class changes every image
+    # a bare state dict names its class count; without it the one-hot inputs would be taken for noise
+    torch.save(weights, tmp_path / "bare.pth")
+    bare = from_pretrained(convert(tmp_path / "bare.pth", tmp_path / "bare", format="pytorch-gan-zoo-pgan",
+                                   num_classes=4), device="cpu")
+    with torch.no_grad():
+        torch.testing.assert_close(bare(AC_GOLDEN["z"], label=AC_GOLDEN["labels"]), AC_GOLDEN["grown"],
+                                   atol=1e-5, rtol=1e-5)
+
+
+def _dtd_release(tmp_path: Path, monkeypatch) -> Path:
+    """The DTD release's layout (noise, then a one-hot of 47 classes) at 8x8 and small widths."""
+    noise, classes = 12, 47
+    shapes = {k: list(v) for k, v in AC_RECORD["shapes"].items()}
+    shapes["formatLayer.module.weight"] = [shapes["formatLayer.module.weight"][0], noise + classes]
+    path = tmp_path / "testDTD_s5_i96000-04efa39f.pth"
+    _hub_checkpoint(path, fill(shapes), {}, monkeypatch, depthOtherScales=[16], categoryVectorDim=classes,
+                    equalizedlR=True, perChannelNormalization=True, leakyReluLeak=0.2, lossCriterion="WGANGP")
+    return path
+
+
+def _class_folders(root: Path, classes: int) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for k in range(classes):
+        (root / f"c{k:02d}").mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / f"c{k:02d}" / "0.png")
+    return root
+
+
+def test_the_dtd_release_samples_a_chosen_class_and_fine_tunes(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    from huggingface_hub import constants
+    from PIL import Image
+
+    from zoo_core.cli import main
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # where on-the-fly conversions go
+    path = _dtd_release(tmp_path, monkeypatch)
+    assert detect(path).name == "pytorch-gan-zoo-pgan"
+    folder = convert(path, tmp_path / "zoo")
+    model = from_pretrained(folder, device="cpu")
+    assert (model.config.class_cond, model.num_classes, model.config.z_dim) == (True, 47, 12)
+    main(["sample", str(path), "--n", "2", "--class", "3", "--seed", "5", "--out", str(tmp_path / "s"),
+          "--device", "cpu"])  # converted on the fly
+    first = np.asarray(Image.open(tmp_path / "s" / "00000.png")).astype(int)
+    for label, agrees in ((3, True), (4, False)):
+        expected = model.generate(2, seed=5, label=label)[0].add(1).mul(127.5).round().permute(1, 2, 0).numpy()
+        assert (np.abs(first - expected).max() <= 1) == agrees
+    with pytest.raises(ZooError, match="between 0 and 46"):
+        model.generate(1, label=47)
+    run = tmp_path / "run"
+    main(["train", "pggan", "--init", str(path), "--class-cond", "--data", str(_class_folders(tmp_path / "d", 47)),
+          "--steps", "2", "--batch-size", "4", "--out", str(run), "--no-progress", "--device", "cpu",
+          "--sample-every", "100"])
+    tuned, source = load_file(run / "final" / "model.safetensors"), load_file(folder / "model.safetensors")
+    assert tuned.keys() == source.keys() and not torch.equal(tuned["net.dense.weight"], source["net.dense.weight"])
+    saved = json.loads((run / "final" / "config.json").read_text())["config"]
+    assert (saved["class_cond"], saved["num_classes"], saved["z_dim"]) == (True, 47, 12)
+    metrics = (run / "metrics.jsonl").read_text()
+    assert '"ac_d"' in metrics and '"ac_g"' in metrics
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # data with another class count
+        main(["train", "pggan", "--init", str(folder), "--class-cond", "--data",
+              str(_class_folders(tmp_path / "d3", 3)), "--steps", "1", "--batch-size", "2",
+              "--out", str(tmp_path / "r3"), "--no-progress", "--device", "cpu"])
+    assert "the model has 47 classes (--num-classes or the --init model) but the data has 3" in capsys.readouterr().err
+    main(["list", "--pretrained", "--json"])
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    dtd = rows["testDTD_s5_i96000-04efa39f.pth"]
+    assert (dtd["model"], dtd["res"], dtd["dataset"]) == ("pggan", 128, "DTD (textures)") and "47 classes" in dtd["summary"]

@@ -110,8 +110,27 @@ def test_samples_at_the_current_resolution_and_buffers_follow_growth():
     torch.testing.assert_close(model(z), upsample(model(z, level=0, alpha=1.0)))
     assert model.generate(2, seed=0).shape == (2, 3, 8, 8)
     assert {"level", "alpha"} <= set(model.state_dict())
-    with pytest.raises(ZooError, match="unconditional"):
+    with pytest.raises(ZooError, match="not class-conditional; drop label="):
         model.generate(1, label=1)
+
+
+def test_class_cond_trains_an_ac_gan_and_samples_each_class(image_dir, tmp_path):
+    """--class-cond: the class count comes from the data, D gains a class head, both AC-GAN terms are logged."""
+    run = engine(tmp_path / "ac", "builtin:shapes", steps=3, class_cond=True).run_training()
+    recs = records(run)
+    assert all(np.isfinite(r["ac_d"]) and np.isfinite(r["ac_g"]) and "ac_acc_real" in r for r in recs)
+    from zoo_core.hub import from_pretrained
+
+    model = from_pretrained(run, device="cpu")
+    k = model.num_classes
+    assert k == model.config.num_classes > 1 and model.net.dense.weight.shape[1] == 8 + k
+    assert load_file(str(run / "final" / "discriminator.safetensors"))["out.weight"].shape[0] == 1 + k
+    torch.testing.assert_close(model.generate(2, seed=1, label=1), model.generate(2, seed=1, label=1))
+    assert not torch.equal(model.generate(2, seed=1, label=0), model.generate(2, seed=1, label=1))
+    strip = model.interpolate(3, 4, 3)  # keeps seed 3's class: its first frame is generate(1, seed=3)
+    torch.testing.assert_close(strip[:1], model.generate(1, seed=3), atol=1e-6, rtol=0)
+    with pytest.raises(ZooError, match="needs labelled data"):
+        engine(tmp_path / "x", image_dir, steps=1, class_cond=True).setup()  # flat folder: no classes
 
 
 @pytest.mark.parametrize("reset", [True, False])

@@ -4,6 +4,8 @@ Defaults follow the paper (Karras et al. 2018, appendix A): WGAN-GP with gp_weig
 epsilon-drift term 0.001, one critic step per G step, Adam(lr 0.001, beta1 0, beta2 0.99), 512
 latent dimensions, 512 feature maps up to 32x32 halving above, minibatch stddev in groups of 4,
 800k real images per fade-in and per stabilisation phase, G weights averaged with decay 0.999.
+``--class-cond`` makes it an AC-GAN as pytorch_GAN_zoo's DTD recipe does (a one-hot of the class after
+z, an auxiliary class head on D, class-loss weight 1).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from zoo_core.config import opt
+from zoo_core.gan.acgan import ClassCondOptions
 from zoo_core.gan.options import GANOptions, LossKind
 
 
@@ -20,7 +23,7 @@ def _power_of_two(x: int) -> bool:
 
 
 @dataclass
-class PGGANConfig(GANOptions):
+class PGGANConfig(ClassCondOptions, GANOptions):
     res: int = opt(32, "final image resolution (a power of two, >= 8); training grows from --start-res to it",
                    min=8, max=1024)
     start_res: int = opt(4, "resolution training starts at (a power of two from 4 to --res)", min=4, max=1024)
@@ -83,6 +86,7 @@ class PGGANConfig(GANOptions):
 
     def __post_init__(self) -> None:
         self.check_gan_options()
+        self.check_class_options()
         if not _power_of_two(self.res) or self.res < 8:
             raise ValueError(f"--res must be a power of two >= 8 (8, 16, 32, ..., 1024), got {self.res}")
         if not _power_of_two(self.start_res) or not 4 <= self.start_res <= self.res:

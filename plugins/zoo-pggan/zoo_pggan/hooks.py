@@ -9,7 +9,7 @@ def register_models(register):
     register(ModelSpec(
         name="pggan",
         summary="Progressive growing of GANs: 4x4 up to --res with fade-in, equalized lr, PixelNorm, minibatch "
-                "stddev, WGAN-GP",
+                "stddev, WGAN-GP; optional AC-GAN class conditioning (--class-cond)",
         family="gan",
         config="zoo_pggan.config:PGGANConfig",
         model="zoo_pggan.model:PGGAN",

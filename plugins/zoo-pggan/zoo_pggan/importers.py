@@ -12,9 +12,12 @@ each layer's own constant ``s`` (its dense layer and toRGB use other gains), so 
 ``sqrt(2 / fan_in) / s`` and biases by ``sqrt(2 / fan_in)``: the same function, exact up to rounding.
 The generator's first PixelNorm acts per pixel of the 4x4 map (``dense_norm="pixel"``), as theirs does.
 
+An AC-GAN generator (the DTD release: ``categoryVectorDim`` 47) takes its noise then a one-hot of the
+class; zoo's ``class_cond`` input is exactly that, PixelNorm-ed as a whole as theirs is, so it converts
+to a class-conditional pggan (a bare state dict names its class count with ``--option num_classes=K``).
+
 The pickled config is still read for what the weights cannot show: a generator trained with settings
-zoo's does not compute (no equalized lr, other leaky slope, a tanh output, an AC-GAN class input such
-as the DTD release's) is refused with the reason, its width list must agree with the weights, and a
+zoo's does not compute (no equalized lr, other leaky slope, a tanh output) is refused with the reason, its width list must agree with the weights, and a
 checkpoint saved mid-fade keeps its blend (their ``alpha`` weights the older output, zoo's the newer).
 """
 
@@ -56,17 +59,18 @@ def generator_state(obj: Any, path: Path) -> dict[str, Any]:
     return entry_state(obj, path, ("avgG", "netG"), "formatLayer.module.weight", "a pytorch_GAN_zoo PGAN checkpoint")
 
 
+def release_classes(config: dict[str, Any], path: Path, options: dict[str, Any]) -> int:
+    """AC-GAN classes after z: the pickled ``categoryVectorDim``, else the release's, else ``--option num_classes``."""
+    release = RELEASES.get(path.stem)
+    value = config.get("categoryVectorDim", options.get("num_classes", release.classes if release else 0))
+    if isinstance(value, bool) or not str(value).isdigit():
+        raise ZooError(f"{path.name}'s class count (categoryVectorDim / --option num_classes) is {value!r}; "
+                       "expected a non-negative integer")
+    return int(value)
+
+
 def check_training_config(config: dict[str, Any], state: dict[str, Any], path: Path) -> float:
     """Their blend ``alpha`` (0 when fully grown), after a ZooError for a generator zoo cannot compute exactly."""
-    release = RELEASES.get(path.stem)
-    classes = config.get("categoryVectorDim", release.classes if release else 0)
-    if not isinstance(classes, int):
-        raise ZooError(f"{path.name}'s config has categoryVectorDim {classes!r}; expected an integer")
-    if classes:
-        noise = state["formatLayer.module.weight"].shape[1] - classes
-        raise ZooError(f"{path.name} is a class-conditional (AC-GAN) PGAN: its generator takes {noise} noise values "
-                       f"then a one-hot of {classes} classes, and zoo pggan has no class input; use an "
-                       "unconditional release (celebAHQ-256, celebAHQ-512, celeba)")
     why = [f"{k}={config[k]!r}" for k, v in EXACT.items() if k in config and config[k] != v]
     if config.get("lossCriterion", "WGANGP") not in NO_OUTPUT_ACTIVATION:
         why.append(f"lossCriterion={config['lossCriterion']!r} (a tanh output)")
@@ -76,7 +80,7 @@ def check_training_config(config: dict[str, Any], state: dict[str, Any], path: P
     if "depthScale0" in config and "depthOtherScales" in config:  # ProgressiveGAN always records both
         others = config["depthOtherScales"]
         depths = [config["depthScale0"], *others] if isinstance(others, (list, tuple)) else [config["depthScale0"], others]
-        widths = zoo_config(state, {})["level_channels"]
+        widths = zoo_config(state, {}, 0)["level_channels"]
         if list(widths) != depths:
             raise ZooError(f"{path.name} is inconsistent: its config lists widths {depths}, its weights have "
                            f"{list(widths)}")
@@ -86,17 +90,23 @@ def check_training_config(config: dict[str, Any], state: dict[str, Any], path: P
     return float(alpha)
 
 
-def zoo_config(state: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """The zoo ``pggan`` config of a PGAN generator, read from its weight shapes."""
+def zoo_config(state: dict[str, Any], options: dict[str, Any], classes: int = 0) -> dict[str, Any]:
+    """The zoo ``pggan`` config of a PGAN generator, read from its weight shapes; ``classes`` of its inputs
+    are an AC-GAN one-hot after the noise (zoo's ``class_cond``)."""
     dense = state["formatLayer.module.weight"]
+    if not 0 <= classes < dense.shape[1]:
+        raise ZooError(f"the PGAN generator takes {dense.shape[1]} inputs, too few for {classes} classes after "
+                       "the noise; check --option num_classes")
     levels = 1 + len({k.split(".")[1] for k in state if k.startswith("scaleLayers.")})
     widths = [dense.shape[0] // 16] + [state[f"scaleLayers.{k}.0.module.weight"].shape[0] for k in range(levels - 1)]
     res = 4 * 2 ** (levels - 1)
-    values = dict(res=res, start_res=res, z_dim=dense.shape[1], in_channels=state["toRGBLayers.0.module.weight"].shape[0],
+    values = dict(res=res, start_res=res, z_dim=dense.shape[1] - classes, class_cond=bool(classes),
+                  num_classes=classes, in_channels=state["toRGBLayers.0.module.weight"].shape[0],
                   level_channels=tuple(widths), dense_norm="pixel", pixel_norm=True)
-    unknown = set(options) - {"pixel_norm"}
+    unknown = set(options) - {"pixel_norm", "num_classes"}
     if unknown:
-        raise ZooError(f"the pytorch_GAN_zoo importer takes only --option pixel_norm=..., not {', '.join(unknown)}")
+        raise ZooError("the pytorch_GAN_zoo importer takes only --option pixel_norm=... and num_classes=..., "
+                       f"not {', '.join(unknown)}")
     if "pixel_norm" in options:
         values["pixel_norm"] = str(options["pixel_norm"]).lower() in ("true", "1")
     return values
@@ -136,8 +146,10 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     path = checkpoint_file(path, "a pytorch_GAN_zoo PGAN .pth checkpoint")
     obj = read_checkpoint(path, STUBS)
     state = generator_state(obj, path)
-    their_alpha = check_training_config(stub_config(obj), state, path)
-    cfg = build(PGGANConfig, zoo_config(state, options), source=f"the PGAN generator in {path.name}")
+    config = stub_config(obj)
+    their_alpha = check_training_config(config, state, path)
+    classes = release_classes(config, path, options)
+    cfg = build(PGGANConfig, zoo_config(state, options, classes), source=f"the PGAN generator in {path.name}")
     with torch.device("meta"):
         constants = PGGAN(cfg)
     converted = convert_state(state, constants, their_alpha)

@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from zoo_core.gan.acgan import ACGANGenerator, one_hot_after
 from zoo_core.gan.generator import GANGenerator
 from zoo_core.modeling import unexpected_arguments
 
@@ -20,25 +21,24 @@ from .config import PGGANConfig
 from .networks import GrowingGenerator
 
 
-class PGGAN(GANGenerator, nn.Module):
-    """Progressively grown GAN generator; ``generate(n, seed=..., truncation=...)`` returns images in [-1, 1]
-    at the current resolution (``generate`` and ``interpolate`` come from the GAN toolkit)."""
+class PGGAN(ACGANGenerator, GANGenerator, nn.Module):
+    """Progressively grown GAN generator; ``generate(n, seed=..., truncation=..., label=...)`` returns images
+    in [-1, 1] at the current resolution (``generate`` and ``interpolate`` come from the GAN toolkit).
+
+    With ``class_cond`` G's input is ``[z, one_hot(label)]``, PixelNorm-ed as a whole (pytorch_GAN_zoo's
+    AC-GAN layout), so ``label=`` (``zoo sample --class``) picks the class."""
 
     zoo_name = "pggan"
 
     def __init__(self, config: PGGANConfig):
         super().__init__()
         self.config = config
-        self.net = GrowingGenerator(config.z_dim, config.in_channels, config.channels(), config.pixel_norm,
+        self.num_classes = self.class_count()
+        self.net = GrowingGenerator(config.z_dim + self.num_classes, config.in_channels, config.channels(), config.pixel_norm,
                                     config.dense_norm)
         start_level = int(math.log2(config.start_res)) - 2
         self.register_buffer("level", torch.tensor(start_level, dtype=torch.long))
         self.register_buffer("alpha", torch.tensor(1.0))
-
-    @classmethod
-    def adapt_config(cls, config: PGGANConfig, data_info) -> PGGANConfig:
-        """Unconditional: the data's labels and captions are not used."""
-        return config
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -56,17 +56,22 @@ class PGGAN(GANGenerator, nn.Module):
         self.level.fill_(int(level))
         self.alpha.fill_(float(alpha))
 
-    def forward(self, z: torch.Tensor, level: int | None = None, alpha: float | None = None) -> torch.Tensor:
-        """Raw (unclamped) images at the resolution of ``level`` (default: the stored growth state)."""
+    def forward(self, z: torch.Tensor, level: int | None = None, alpha: float | None = None,
+                label: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw (unclamped) images at the resolution of ``level`` (default: the stored growth state);
+        ``label`` [B] class indices, needed exactly when the model is class-conditional."""
         level = int(self.level) if level is None else level
         alpha = float(self.alpha) if alpha is None else alpha
-        return self.net(z, level, alpha)
+        return self.net(one_hot_after(z, label, self.num_classes), level, alpha)
 
-    def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, **kwargs) -> torch.Tensor:
-        """Images in [-1, 1] for latents ``z`` (what the ``latent`` sampler calls)."""
+    def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, label: int | None = None,
+                   **kwargs) -> torch.Tensor:
+        """Images in [-1, 1] for latents ``z`` (what the ``latent`` sampler calls); ``label`` fixes the class
+        of a class-conditional model (else one is drawn from ``generator`` after z)."""
         if kwargs:
             raise unexpected_arguments(self, kwargs)
-        return self(z).clamp(-1, 1)
+        return self(z, label=self.labels_for(len(z), label, generator)).clamp(-1, 1)
 
     def extra_repr(self) -> str:
-        return f"res={self.config.res}, now={self.resolution}, alpha={float(self.alpha):.3f}"
+        return (f"res={self.config.res}, now={self.resolution}, alpha={float(self.alpha):.3f}"
+                + (f", classes={self.num_classes}" if self.num_classes else ""))

@@ -93,9 +93,14 @@ class DBlock(nn.Module):
 
 
 class GrowingDiscriminator(nn.Module):
-    """Images at the resolution of ``level`` -> one critic score each; fromRGB is a 1x1 conv per level."""
+    """Images at the resolution of ``level`` -> one critic score each; fromRGB is a 1x1 conv per level.
 
-    def __init__(self, in_channels: int, channels: list[int], mbstd_group: int = 4):
+    With ``num_classes`` (AC-GAN) the last dense layer also yields class logits: ``(score, logits)``.
+    Unlike pytorch_GAN_zoo's, whose class loss reads outputs ``0..K-1`` and so shares output 0 with the
+    critic score, the score here is output 0 and the logits are outputs ``1..K``.
+    """
+
+    def __init__(self, in_channels: int, channels: list[int], mbstd_group: int = 4, num_classes: int = 0):
         super().__init__()
         self.resolutions = [4 * 2**k for k in range(len(channels))]
         c0 = channels[0]
@@ -105,9 +110,11 @@ class GrowingDiscriminator(nn.Module):
         self.mbstd = MinibatchStd(mbstd_group) if mbstd_group > 0 else None
         self.conv_final = EqualizedConv2d(c0 + (1 if self.mbstd else 0), c0, 3, padding=1)
         self.dense = EqualizedLinear(c0 * 16, c0)  # the paper's 4x4 "valid" conv
-        self.out = EqualizedLinear(c0, 1, gain=1.0)
+        self.num_classes = num_classes
+        self.out = EqualizedLinear(c0, 1 + num_classes, gain=1.0)
 
-    def forward(self, img: torch.Tensor, level: int, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, img: torch.Tensor, level: int,
+                alpha: float = 1.0) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         _check_level(level, len(self.resolutions))
         x = lrelu(self.from_rgb[level](img))
         if level > 0:
@@ -121,4 +128,7 @@ class GrowingDiscriminator(nn.Module):
             x = self.mbstd(x)
         x = lrelu(self.conv_final(x))
         x = lrelu(self.dense(x.flatten(1)))
-        return self.out(x).squeeze(1)
+        out = self.out(x)
+        if self.num_classes:
+            return out[:, 0], out[:, 1:]
+        return out.squeeze(1)

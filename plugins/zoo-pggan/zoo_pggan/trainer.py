@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 
 from zoo_core.errors import ZooError
+from zoo_core.gan.acgan import ACGANTrainer
 from zoo_core.gan.trainer import GANTrainer
 
 from .layers import downsample, upsample
@@ -44,8 +45,9 @@ def prepare_reals(images: torch.Tensor, state: GrowthState, fading: bool) -> tor
     return x
 
 
-class PGGANTrainer(GANTrainer):
-    """GANTrainer with a growing D, per-resolution batches and the growth schedule."""
+class PGGANTrainer(ACGANTrainer, GANTrainer):
+    """GANTrainer with a growing D, per-resolution batches and the growth schedule; with --class-cond the
+    AC-GAN terms of :class:`~zoo_core.gan.acgan.ACGANTrainer` (weight --ac-weight, 1 as in the DTD recipe)."""
 
     def __init__(self, model, config, data_info, train_cfg, device):
         super().__init__(model, config, data_info, train_cfg, device)
@@ -63,7 +65,7 @@ class PGGANTrainer(GANTrainer):
 
     def build_discriminator(self):
         cfg = self.config
-        return GrowingDiscriminator(cfg.in_channels, cfg.channels(), cfg.mbstd_group)
+        return GrowingDiscriminator(cfg.in_channels, cfg.channels(), cfg.mbstd_group, self.model.num_classes)
 
     # ----------------------------------------------------------- growth
     def images_per_step(self, level: int) -> int:
@@ -100,11 +102,14 @@ class PGGANTrainer(GANTrainer):
     # ------------------------------------------------------------ hooks
     def generate_fake(self, batch: dict) -> dict:
         # level and alpha as Python numbers: reading G's buffers would sync the GPU at every forward
-        z = self.sample_latent(len(batch["image"]))
-        return {"image": self.model(z, self.growth.level, self.growth.alpha)}
+        n = len(batch["image"])
+        z = self.sample_latent(n)
+        labels = self.fake_labels(n)
+        fake = {"image": self.model(z, self.growth.level, self.growth.alpha, label=labels)}
+        return fake if labels is None else {**fake, "label": labels}
 
     def d_forward(self, images: torch.Tensor, batch: dict):
-        return self.discriminator(images, self.growth.level, self.growth.alpha)
+        return self.split_out(self.discriminator(images, self.growth.level, self.growth.alpha))
 
     def d_step(self, batch: dict):
         batch = self._subset(batch)

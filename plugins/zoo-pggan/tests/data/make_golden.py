@@ -6,7 +6,8 @@ Builds the original ``GNet`` (4x4 -> 8x8 -> 16x16, latent 16, widths 32, 32, 16,
 learning rate as the hub models use), fills every tensor by the rule in ``fill``
 (zoo_core.importing.seeded_state_dict: the test regenerates the same weights, so none are stored) and
 records its output for fixed latents, fully grown (alpha 0) and mid-fade (alpha 0.3, their convention:
-the weight of the upsampled older output).
+the weight of the upsampled older output); and the same for a small AC-GAN generator (``acgan``), whose
+input is the noise followed by a one-hot of the class as in the DTD release.
 """
 
 import json
@@ -71,6 +72,28 @@ def main(out: Path) -> None:
     (out / "pgan_release_keys.json").write_text(json.dumps(release_keys(), indent=0, sort_keys=True) + "\n")
     (out / "pgan_tiny.json").write_text(json.dumps({"shapes": shapes, "latent": 16}, indent=0, sort_keys=True) + "\n")
     save_file({"z": z, "grown": grown, "fading_0.3": fading}, str(out / "pgan_tiny.safetensors"))
+    acgan(out)
+
+
+def acgan(out: Path) -> None:
+    """An AC-GAN generator as the DTD recipe builds it (noise, then a one-hot of the classes: latent 12 + 4
+    classes, widths 32, 16: 8x8 output) and its output for noise (seed 2) with classes 3, 0, 2 one-hot after it
+    (as their ``buildNoiseData`` concatenates them)."""
+    from safetensors.torch import save_file
+
+    noise, classes = 12, 4
+    net = GNet(dimLatent=noise + classes, depthScale0=32)
+    net.addScale(16)
+    shapes = {k: list(v.shape) for k, v in net.state_dict().items()}
+    net.load_state_dict(fill(shapes, seed=3))
+    z = torch.randn(3, noise, generator=torch.Generator().manual_seed(2))
+    labels = torch.tensor([3, 0, 2])
+    with torch.no_grad():
+        net.setNewAlpha(0.0)
+        grown = net(torch.cat([z, torch.nn.functional.one_hot(labels, classes).float()], dim=1))
+    (out / "pgan_acgan_tiny.json").write_text(json.dumps({"shapes": shapes, "noise": noise, "classes": classes,
+                                                          "weight_seed": 3}, indent=0, sort_keys=True) + "\n")
+    save_file({"z": z, "labels": labels, "grown": grown}, str(out / "pgan_acgan_tiny.safetensors"))
 
 
 if __name__ == "__main__":
