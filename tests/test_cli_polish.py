@@ -67,6 +67,16 @@ def test_print_config_toml_reads_back_to_the_same_configs(toy_spec, tmp_path, ca
     assert tomllib.loads(out)["model"]["width"] == 16
 
 
+def test_print_config_leaves_the_channels_to_the_data_unless_chosen(toy_spec, tmp_path, capsys):
+    """A printed ``in_channels = 3`` fed back through --config would count as chosen and keep gray data RGB."""
+    code, out, err = run_cli(["train", "toy", "--print-config"], capsys)
+    assert code == 0, err
+    assert "\n# in_channels = 3  # not set: read from the data" in out
+    assert "in_channels" not in tomllib.loads(out)["model"]
+    code, out, err = run_cli(["train", "toy", "--in-channels", "3", "--print-config"], capsys)
+    assert code == 0 and tomllib.loads(out)["model"]["in_channels"] == 3
+
+
 def test_a_binary_config_file_is_one_line(toy_spec, tmp_path, capsys):
     (tmp_path / "c.toml").write_bytes(b"\x7fELF\xd0\xff" * 10)
     code, _, err = run_cli(["train", "toy", "--config", str(tmp_path / "c.toml"), "--print-config"], capsys)

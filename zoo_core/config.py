@@ -222,11 +222,13 @@ def read_file(path: str | Path, model: str | None = None) -> dict[str, Any]:
     return {k.replace("-", "_"): v for k, v in flat.items()}
 
 
-def to_toml(sections: dict[str, Any]) -> str:
+def to_toml(sections: dict[str, Any], deferred: dict[str, dict[str, str]] | None = None) -> str:
     """Config dataclasses as a TOML file that :func:`read_file` reads back to the same values.
 
     ``sections`` maps a table name (``model``, ``data``, ``train``) to a config; None is written as
-    ``"none"``, which every optional option accepts.
+    ``"none"``, which every optional option accepts. ``deferred`` names, per table, options the run will
+    decide from the data (key -> why): they are written commented out, since a value in the file would
+    count as chosen (a printed ``in_channels = 3`` fed back would keep gray data in RGB).
     """
     def value(v: Any) -> str:
         if v is None:
@@ -242,7 +244,9 @@ def to_toml(sections: dict[str, Any]) -> str:
     lines = []
     for name, cfg in sections.items():
         lines.append(f"[{name}]")
-        lines += [f"{k} = {value(v)}" for k, v in dataclasses.asdict(cfg).items()]
+        later = (deferred or {}).get(name, {})
+        lines += [f"# {k} = {value(v)}  # {later[k]}" if k in later else f"{k} = {value(v)}"
+                  for k, v in dataclasses.asdict(cfg).items()]
         lines.append("")
     return "\n".join(lines)
 

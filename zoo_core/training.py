@@ -69,6 +69,13 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
     return _resolve(name, options, preset, config, source)[0]
 
 
+def resolve_with_choices(name: str | ModelSpec, options: dict[str, Any], preset: str | None = None,
+                         config: str | Path | None = None,
+                         source: str = "the arguments") -> tuple[dict[str, Any], set[str]]:
+    """:func:`resolve_configs`, plus the names of the options the user chose (what the data may not decide)."""
+    return _resolve(name, options, preset, config, source)
+
+
 def _resolve(name: str | ModelSpec, options: dict[str, Any], preset: str | None, config: str | Path | None,
              source: str) -> tuple[dict[str, Any], set[str]]:
     """:func:`resolve_configs`, plus the names of the options some layer above the model's training
