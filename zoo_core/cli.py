@@ -47,7 +47,7 @@ def _train_command(spec) -> click.Command:
     params += click_options(TrainConfig, train_defaults, sections=TRAIN_SECTIONS)
 
     def run(preset: str | None, config_file: str | None, print_config: bool, **values: Any) -> None:
-        from .training import resolve_with_choices, train
+        from .training import left_to_data, resolve_with_choices, train
 
         options = explicit(values, [model_cls, DataConfig, TrainConfig])
         if print_config:
@@ -55,8 +55,7 @@ def _train_command(spec) -> click.Command:
 
             cfgs, chosen = resolve_with_choices(spec, options, preset=preset, config=config_file,
                                                 source="the command line")
-            later = {} if "in_channels" in chosen else {"model": {"in_channels": GRAY_NOTE}}
-            click.echo(to_toml(cfgs, later), nl=False)
+            click.echo(to_toml(cfgs, {"model": left_to_data(chosen)}), nl=False)
             return
         train(spec, preset=preset, config=config_file, source="the command line", **options)
 
@@ -64,8 +63,6 @@ def _train_command(spec) -> click.Command:
     return SectionedCommand(spec.name, params=params, callback=run, help=doc, short_help=spec.summary,
                             order=HELP_ORDER, full=("options", "model"), brief=HELP_BRIEF)
 
-
-GRAY_NOTE = "not set: read from the data when training starts (gray images give 1)"
 
 #: ``zoo train NAME --help``: the headings in order; the model's own options are always described,
 #: of the options every model (or every GAN) shares only these, the rest are named (``--help-all``).

@@ -168,9 +168,9 @@ class FolderSource(Source):
         self._cache[i] = small
         return small.copy()
 
-
     def peek(self, i: int):
-        """Image ``i`` decoded near 64 px where the format allows it (JPEG draft mode), uncached."""
+        """Image ``i`` from the decode cache, else decoded near 64 px where the format allows it (JPEG
+        draft mode) without filling the cache."""
         from PIL import Image
 
         if i in self._cache:

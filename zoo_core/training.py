@@ -66,18 +66,21 @@ def resolve_configs(name: str | ModelSpec, options: dict[str, Any], preset: str 
     ``options`` are the explicitly given values (field name -> value); an unknown one, a bad value or an
     unknown preset is a one-line ZooError naming where it came from.
     """
-    return _resolve(name, options, preset, config, source)[0]
+    return resolve_with_choices(name, options, preset, config, source)[0]
+
+
+#: Options a run reads from its data when no layer set them, with the reason ``--print-config`` shows.
+DATA_DECIDED = {"in_channels": "not set: read from the data when training starts (gray images give 1)"}
+
+
+def left_to_data(chosen: set[str]) -> dict[str, str]:
+    """The options of :data:`DATA_DECIDED` the user did not choose (name -> why): the data will decide them."""
+    return {k: why for k, why in DATA_DECIDED.items() if k not in chosen}
 
 
 def resolve_with_choices(name: str | ModelSpec, options: dict[str, Any], preset: str | None = None,
                          config: str | Path | None = None,
                          source: str = "the arguments") -> tuple[dict[str, Any], set[str]]:
-    """:func:`resolve_configs`, plus the names of the options the user chose (what the data may not decide)."""
-    return _resolve(name, options, preset, config, source)
-
-
-def _resolve(name: str | ModelSpec, options: dict[str, Any], preset: str | None, config: str | Path | None,
-             source: str) -> tuple[dict[str, Any], set[str]]:
     """:func:`resolve_configs`, plus the names of the options some layer above the model's training
     defaults set (what the user chose, directly or through a preset, a file, a resumed run or --init)."""
     from .data import DataConfig
@@ -123,9 +126,9 @@ def engine(name: str | ModelSpec, *, preset: str | None = None, config: str | Pa
     from .engine import Engine
 
     spec = _spec(name)
-    cfgs, chosen = _resolve(spec, options, preset, config, source)
+    cfgs, chosen = resolve_with_choices(spec, options, preset, config, source)
     eng = Engine(spec, cfgs["model"], cfgs["train"], cfgs["data"], callbacks=callbacks, console=console)
-    eng.channels_from_data = "in_channels" not in chosen  # gray data -> a 1-channel model (Engine.setup)
+    eng.channels_from_data = "in_channels" in left_to_data(chosen)  # gray data -> 1 channel (Engine.setup)
     return eng
 
 
