@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,15 +41,14 @@ def load_run(path: str | Path) -> RunData:
     path = Path(path)
     if not path.is_dir():
         raise ZooError(f"{path} is not a run folder (expected the --out of `zoo train`)")
-    if not (path / "metrics.jsonl").is_file() and not (path / "config.json").is_file():
+    folder = Run(path)
+    if not (folder / Run.METRICS).is_file() and not (folder / Run.CONFIG).is_file():
         raise ZooError(f"{path} holds no config.json or metrics.jsonl: not a zoo run folder")
     run = RunData(path)
-    if (path / "config.json").is_file():
-        try:
-            run.config = json.loads((path / "config.json").read_text())
-        except json.JSONDecodeError:
-            run.config = {}
-    folder = Run(path)
+    try:
+        run.config = folder.read_config() or {}
+    except ZooError:  # a damaged config.json: the curves and samples are still worth showing
+        run.config = {}
     for rec in folder.metrics():
         event = HealthEvent.from_record(rec)
         if event is not None:  # {"event": "health", ...}: its own record since health events have kinds
