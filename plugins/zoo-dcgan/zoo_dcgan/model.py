@@ -30,9 +30,8 @@ class DCGAN(ACGANGenerator, GANGenerator, nn.Module):
         return (self.config.z_dim,)
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        """Images for latents ``z`` [B, z_dim] (and class indices ``label`` [B] when conditional)."""
-        if self.num_classes and label is None:
-            raise ValueError("a class-conditional DCGAN needs a label per latent")
+        """Images for latents ``z`` [B, z_dim] (and class indices ``label`` [B] when conditional: the network's
+        ``one_hot_after`` refuses a missing one)."""
         return self.net(z, label)
 
     def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, label: int | None = None,
