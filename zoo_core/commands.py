@@ -73,8 +73,9 @@ def _sampler_name(model, sampler: str | None) -> str | None:
 @click.option("--prompt", default=None, help="text prompt (text-to-image models)")
 @click.option("--prompts", "prompts_file", type=click.Path(dir_okay=False), default=None,
               help="file of prompts, one per line")
-@click.option("--class", "label", type=click.IntRange(min=0), default=None,
-              help="class index (class-conditional models)")
+@click.option("--class", "label", default=None, metavar="CLASS",
+              help="class-conditional models: a class index or name; for several attributes "
+                   "ATTRIBUTE=VALUE[,ATTRIBUTE=VALUE...] (the others drawn at random)")
 @click.option("--truncation", type=click.FloatRange(min=0, min_open=True), default=None,
               help="GANs: resample latent entries beyond this many standard deviations (> 0; smaller: "
                    "less variety, higher fidelity)")
@@ -98,6 +99,7 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
 
     plan = plan_output(out, frames if interpolate else n, force=force, animation=bool(interpolate))
     model = from_pretrained(src, revision=revision, device=device, trust_code=trust_code)
+    label = int(label) if label is not None and label.isdigit() else label  # an index; else the model reads a name
     extra = {k: v for k, v in {"label": label, "truncation": truncation, "eta": eta}.items() if v is not None}
     extra.update(model_options(model, options))
     prompts = _read_prompts(prompt, prompts_file)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from .config import opt
 from .errors import ZooError
+from .labels import ATTRIBUTES_FILE, read_attributes
 from .pixels import HIGH_BIT_MODES, as_mode, mode_summary
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
@@ -36,7 +37,8 @@ class DataConfig:
                                   min=1, max=8192)
     flip: bool = opt(False, "random horizontal flips (off by default: flips corrupt text and asymmetric data)")
     labels: Literal["auto", "folders", "none"] = opt(
-        "auto", "class labels from first-level folder names: auto uses them when there are 2 or more")
+        "auto", "class labels: auto reads the folder's attributes.json (image path -> {attribute: value}) if it "
+                "has one, else first-level folder names when there are 2 or more")
     workers: int | None = opt(None, "data loader worker processes (default: 0 on CPU, up to 8 on GPU)",
                               min=0, max=256)
 
@@ -48,6 +50,8 @@ class DataInfo:
     size: int
     num_classes: int = 0
     class_names: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)  # "attribute=value" names of several labelled attributes
+    labels: list[Any] = field(default_factory=list, repr=False)  # the source's own list (see zoo_core.labels)
     has_captions: bool = False
     captions: list[list[str]] = field(default_factory=list)  # all captions, per image (for text encoders)
 
@@ -90,7 +94,7 @@ def _read_captions(root: Path, paths: list[Path]) -> list[list[str]]:
 
 
 class FolderSource(Source):
-    """Images under a folder; labels from first-level folders; captions from metadata.jsonl or .txt."""
+    """Images under a folder; labels from attributes.json or first-level folders; captions from metadata.jsonl or .txt."""
 
     def __init__(self, root: str | Path, labels: str = "auto", min_size: int = 1):
         from PIL import Image, UnidentifiedImageError
@@ -137,6 +141,10 @@ class FolderSource(Source):
             raise ZooError(f"--labels folders: some images lie directly in {root}, not in a class folder")
         self.class_names = names if use else []
         self.labels = [names.index(f) for f in first] if use else [-1] * len(good)
+        self.attributes: list[str] = []
+        if labels == "auto" and (root / ATTRIBUTES_FILE).is_file():
+            names, self.labels = read_attributes(root, good)
+            self.class_names, self.attributes = ([], names) if isinstance(self.labels[0], tuple) else (names, [])
         self.captions = _read_captions(root, good)
 
     def __len__(self) -> int:
@@ -323,6 +331,8 @@ class ImageDataset:
         return x.to(torch.float32).div(127.5).sub(1.0)
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
+        import torch
+
         index, item_seed = key
         rng = random.Random(item_seed)
         for attempt in range(len(self.source)):
@@ -335,9 +345,10 @@ class ImageDataset:
         else:  # pragma: no cover
             raise ZooError("no image in the dataset could be decoded")
         caps = self.source.captions[i] if hasattr(self.source, "captions") else []
+        label = self.source.labels[i]  # one index per attribute: a tensor, batched into [B, attributes]
         return {
             "image": image,
-            "label": self.source.labels[i],
+            "label": torch.tensor(label) if isinstance(label, tuple) else label,
             "caption": caps[rng.randrange(len(caps))] if caps else "",
             "index": i,
         }
@@ -374,6 +385,8 @@ def info_of(source: Source) -> DataInfo:
         size=len(source),
         num_classes=len(getattr(source, "class_names", [])),
         class_names=list(getattr(source, "class_names", [])),
+        attributes=list(getattr(source, "attributes", [])),
+        labels=getattr(source, "labels", []),
         has_captions=any(caps),
         captions=caps,
     )

@@ -8,7 +8,7 @@ CLI and ``generate()`` agree.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -127,11 +127,14 @@ def generate(model, n: int, *, seed: int | None = None, sampler: str | None = No
             model.train(was_training)
 
 
-def class_labels(n: int, label: int | None, num_classes: int, generator, device, model_name: str = "this"):
+def class_labels(n: int, label: int | str | None, num_classes: int, generator, device, model_name: str = "this",
+                 names: Sequence[str] = ()):
     """``n`` class indices for a class-conditional model: ``label`` repeated, or drawn from ``generator``.
 
-    An unconditional model (``num_classes`` 0) returns None and refuses a given ``label``; a label
-    outside ``[0, num_classes)`` is a one-line ZooError.
+    ``label`` is an index, or one of the class ``names`` the model keeps (an index as digits too: the
+    command line passes text). An unconditional model (``num_classes`` 0) returns None and refuses a given
+    ``label``; an unknown name or an index outside ``[0, num_classes)`` is a one-line ZooError listing
+    the valid ones.
     """
     import torch
 
@@ -141,12 +144,15 @@ def class_labels(n: int, label: int | None, num_classes: int, generator, device,
         return None
     if label is None:
         return torch.randint(0, num_classes, (n,), generator=generator).to(device)
+    if isinstance(label, str) and label.strip() in names:
+        return torch.full((n,), list(names).index(label.strip()), dtype=torch.long, device=device)
     try:
-        index = None if isinstance(label, bool) else operator.index(label)
-    except TypeError:
+        index = None if isinstance(label, bool) else operator.index(int(label) if isinstance(label, str) else label)
+    except (TypeError, ValueError):
         index = None
     if index is None or not 0 <= index < num_classes:
-        raise ZooError(f"label (--class) must be an integer between 0 and {num_classes - 1}, got {label!r}")
+        valid = f"a class name ({', '.join(names)}) or " if names else ""
+        raise ZooError(f"label (--class) must be {valid}an integer between 0 and {num_classes - 1}, got {label!r}")
     return torch.full((n,), index, dtype=torch.long, device=device)
 
 

@@ -23,20 +23,21 @@ class DCGAN(ACGANGenerator, GANGenerator, nn.Module):
         self.config = config
         self.num_classes = self.class_count()
         self.net = GeneratorNet(config.z_dim, config.res, config.channels, config.in_channels,
-                                config.upsample, self.num_classes)
+                                config.upsample, self.layout.sizes)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.config.z_dim,)
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        """Images for latents ``z`` [B, z_dim] (and class indices ``label`` [B] when conditional: the network's
-        ``one_hot_after`` refuses a missing one)."""
+        """Images for latents ``z`` [B, z_dim] (and class indices ``label`` [B], or [B, attributes], when
+        conditional: the network's ``one_hot_after`` refuses a missing one)."""
         return self.net(z, label)
 
-    def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, label: int | None = None,
-                   **kwargs) -> torch.Tensor:
-        """Images for latents ``z``; ``label`` fixes the class (else drawn from ``generator`` after z)."""
+    def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None,
+                   label: int | str | dict | None = None, **kwargs) -> torch.Tensor:
+        """Images for latents ``z``; ``label`` fixes the class, by index or name, or some attributes
+        (``"gender=woman,pose=1"``); the rest is drawn from ``generator`` after z."""
         if kwargs:
             raise unexpected_arguments(self, kwargs)
         return self(z, self.labels_for(len(z), label, generator))

@@ -45,14 +45,14 @@ def _up(cin: int, cout: int, mode: str, bias: bool = False) -> list[nn.Module]:
 
 
 class GeneratorNet(nn.Module):
-    """z (and a one-hot class) -> 4x4 -> ... -> res x res image in [-1, 1]."""
+    """z (and a one-hot class, or one per attribute) -> 4x4 -> ... -> res x res image in [-1, 1]."""
 
     def __init__(self, z_dim: int, res: int, channels: int, out_channels: int, upsample: str = "convtranspose",
-                 num_classes: int = 0):
+                 class_sizes: tuple[int, ...] = ()):
         super().__init__()
         widths = level_widths(res, channels)
-        self.num_classes = num_classes
-        layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim + num_classes, widths[0], 4, 1, 0, bias=False),
+        self.class_sizes = tuple(class_sizes)  # one-hot inputs per attribute after z
+        layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim + sum(class_sizes), widths[0], 4, 1, 0, bias=False),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for cin, cout in zip(widths, widths[1:], strict=False):
             layers += [*_up(cin, cout, upsample), nn.BatchNorm2d(cout), nn.ReLU(True)]
@@ -61,7 +61,7 @@ class GeneratorNet(nn.Module):
         init_weights(self)
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        z = one_hot_after(z, label, self.num_classes)
+        z = one_hot_after(z, label, self.class_sizes)
         return self.net(z.reshape(z.shape[0], -1, 1, 1))
 
 

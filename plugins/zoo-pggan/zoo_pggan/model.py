@@ -59,15 +59,16 @@ class PGGAN(ACGANGenerator, GANGenerator, nn.Module):
     def forward(self, z: torch.Tensor, level: int | None = None, alpha: float | None = None,
                 label: torch.Tensor | None = None) -> torch.Tensor:
         """Raw (unclamped) images at the resolution of ``level`` (default: the stored growth state);
-        ``label`` [B] class indices, needed exactly when the model is class-conditional."""
+        ``label`` [B] class indices ([B, attributes] with several), needed exactly when class-conditional."""
         level = int(self.level) if level is None else level
         alpha = float(self.alpha) if alpha is None else alpha
-        return self.net(one_hot_after(z, label, self.num_classes), level, alpha)
+        return self.net(one_hot_after(z, label, self.layout.sizes), level, alpha)
 
-    def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None, label: int | None = None,
-                   **kwargs) -> torch.Tensor:
+    def synthesize(self, z: torch.Tensor, *, generator: torch.Generator | None = None,
+                   label: int | str | dict | None = None, **kwargs) -> torch.Tensor:
         """Images in [-1, 1] for latents ``z`` (what the ``latent`` sampler calls); ``label`` fixes the class
-        of a class-conditional model (else one is drawn from ``generator`` after z)."""
+        of a class-conditional model by index or name, or some of its attributes (``"gender=woman"``); the
+        rest is drawn from ``generator`` after z."""
         if kwargs:
             raise unexpected_arguments(self, kwargs)
         return self(z, label=self.labels_for(len(z), label, generator)).clamp(-1, 1)
