@@ -131,8 +131,8 @@ def class_labels(n: int, label: int | str | None, num_classes: int, generator, d
                  names: Sequence[str] = ()):
     """``n`` class indices for a class-conditional model: ``label`` repeated, or drawn from ``generator``.
 
-    ``label`` is an index, or one of the class ``names`` the model keeps (an index as digits too: the
-    command line passes text). An unconditional model (``num_classes`` 0) returns None and refuses a given
+    ``label`` is an index, or one of the class ``names`` the model keeps (``zoo sample --class`` passes
+    digits as an index, other text as a name). An unconditional model (``num_classes`` 0) returns None and refuses a given
     ``label``; an unknown name or an index outside ``[0, num_classes)`` is a one-line ZooError listing
     the valid ones.
     """
@@ -147,8 +147,8 @@ def class_labels(n: int, label: int | str | None, num_classes: int, generator, d
     if isinstance(label, str) and label.strip() in names:
         return torch.full((n,), list(names).index(label.strip()), dtype=torch.long, device=device)
     try:
-        index = None if isinstance(label, bool) else operator.index(int(label) if isinstance(label, str) else label)
-    except (TypeError, ValueError):
+        index = None if isinstance(label, bool) else operator.index(label)
+    except TypeError:
         index = None
     if index is None or not 0 <= index < num_classes:
         valid = f"a class name ({', '.join(names)}) or " if names else ""

@@ -211,3 +211,32 @@ class ACGANTrainer:
             return None, {}
         ce, acc = class_loss(fake_out["class_logits"], fake["label"], self.model.layout.sizes)
         return self.config.ac_weight * ce, {"ac_g": float(ce.detach()), "ac_acc_fake": acc}
+
+
+def gan_zoo_class_names(attrib: Any, width: int, source: str) -> list[str]:
+    """Class names (see :mod:`zoo_core.labels`) from pytorch_GAN_zoo's pickled ``attribKeysOrder``
+    (``{attribute: {"order": i, "values": [names]}}``, their ``AttribDataset.getKeyOrders``): attributes by
+    ``order``, as their ``ACGANCriterion`` lays the one-hots out. ``[]`` when it has none; a ZooError when it does
+    not describe the generator's ``width`` class inputs. Their optional per-value loss ``weights`` are not kept."""
+    if not attrib:
+        return []
+    try:
+        ordered = sorted(attrib.items(), key=lambda item: int(item[1]["order"]))
+        groups = {str(a): [str(v) for v in spec["values"]] for a, spec in ordered}
+        orders = sorted(int(spec["order"]) for spec in attrib.values())
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise ZooError(f"{source}'s attribKeysOrder is not {{attribute: {{'order': i, 'values': [...]}}}}") from None
+    sizes = [len(v) for v in groups.values()]
+    if orders != list(range(len(groups))) or sum(sizes) != width:
+        raise ZooError(f"{source}'s attribKeysOrder (orders {orders}, {sum(sizes)} values) does not describe its "
+                       f"generator's {width} class inputs")
+    names = next(iter(groups.values())) if len(groups) == 1 else \
+        [f"{a}={v}" for a, values in groups.items() for v in values]
+    try:
+        layout = ClassLayout.of(width, names)
+    except ValueError as exc:
+        raise ZooError(f"{source}'s attribKeysOrder: {exc}") from None
+    if list(layout.sizes) != sizes or any("," in a or "=" in a for a in groups if len(groups) > 1):
+        raise ZooError(f"{source}'s attribKeysOrder has names zoo cannot keep apart (an attribute name with '=' "
+                       "or ',', or values like 'a=b'): convert with another format")
+    return names

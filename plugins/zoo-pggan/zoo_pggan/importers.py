@@ -13,8 +13,10 @@ each layer's own constant ``s`` (its dense layer and toRGB use other gains), so 
 The generator's first PixelNorm acts per pixel of the 4x4 map (``dense_norm="pixel"``), as theirs does.
 
 An AC-GAN generator (the DTD release: ``categoryVectorDim`` 47) takes its noise then a one-hot of the
-class; zoo's ``class_cond`` input is exactly that, PixelNorm-ed as a whole as theirs is, so it converts
-to a class-conditional pggan (a bare state dict names its class count with ``--option num_classes=K``).
+class (one per attribute, in their ``attribKeysOrder``'s order, when it has several); zoo's ``class_cond``
+input is exactly that, PixelNorm-ed as a whole as theirs is, so it converts to a class-conditional pggan
+that keeps the class (or attribute and value) names from ``attribKeysOrder`` for ``--class NAME`` (a bare
+state dict names its class count with ``--option num_classes=K``, its classes then unnamed).
 
 The pickled config is still read for what the weights cannot show: a generator trained with settings
 zoo's does not compute (no equalized lr, other leaky slope, a tanh output) is refused with the reason, its width list must agree with the weights, and a
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo_core.errors import ZooError
+from zoo_core.gan.acgan import gan_zoo_class_names
 from zoo_core.importing import (
     checkpoint_file,
     entry_state,
@@ -90,9 +93,10 @@ def check_training_config(config: dict[str, Any], state: dict[str, Any], path: P
     return float(alpha)
 
 
-def zoo_config(state: dict[str, Any], options: dict[str, Any], classes: int = 0) -> dict[str, Any]:
+def zoo_config(state: dict[str, Any], options: dict[str, Any], classes: int = 0,
+               names: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """The zoo ``pggan`` config of a PGAN generator, read from its weight shapes; ``classes`` of its inputs
-    are an AC-GAN one-hot after the noise (zoo's ``class_cond``)."""
+    are an AC-GAN one-hot after the noise (zoo's ``class_cond``), named ``names``."""
     dense = state["formatLayer.module.weight"]
     if not 0 <= classes < dense.shape[1]:
         raise ZooError(f"the PGAN generator takes {dense.shape[1]} inputs, too few for {classes} classes after "
@@ -101,7 +105,7 @@ def zoo_config(state: dict[str, Any], options: dict[str, Any], classes: int = 0)
     widths = [dense.shape[0] // 16] + [state[f"scaleLayers.{k}.0.module.weight"].shape[0] for k in range(levels - 1)]
     res = 4 * 2 ** (levels - 1)
     values = dict(res=res, start_res=res, z_dim=dense.shape[1] - classes, class_cond=bool(classes),
-                  num_classes=classes, in_channels=state["toRGBLayers.0.module.weight"].shape[0],
+                  num_classes=classes, class_names=tuple(names), in_channels=state["toRGBLayers.0.module.weight"].shape[0],
                   level_channels=tuple(widths), dense_norm="pixel", pixel_norm=True)
     unknown = set(options) - {"pixel_norm", "num_classes"}
     if unknown:
@@ -149,7 +153,8 @@ def convert(path: Path, out: Path, **options: Any) -> Path:
     config = stub_config(obj)
     their_alpha = check_training_config(config, state, path)
     classes = release_classes(config, path, options)
-    cfg = build(PGGANConfig, zoo_config(state, options, classes), source=f"the PGAN generator in {path.name}")
+    names = gan_zoo_class_names(config.get("attribKeysOrder"), classes, path.name) if classes else []
+    cfg = build(PGGANConfig, zoo_config(state, options, classes, names), source=f"the PGAN generator in {path.name}")
     with torch.device("meta"):
         constants = PGGAN(cfg)
     converted = convert_state(state, constants, their_alpha)
