@@ -79,8 +79,6 @@ def test_a_one_attribute_ac_gan_is_zoo_class_conditioning():
 
 
 @pytest.mark.parametrize("config, match", [
-    ({"categoryVectorDim": 20, "attribKeysOrder": {"input_gender": {}, "input_category": {}, "input_pose": {}}},
-     "an AC-GAN over 3 attributes \\(input_gender, input_category, input_pose; 20 one-hot values"),
     ({"lossCriterion": "WGANGP"}, "lossCriterion='WGANGP', which has no tanh output"),
     ({"categoryVectorDim": "3"}, "categoryVectorDim '3'; expected an integer"),
 ])

@@ -51,9 +51,8 @@ CONSTRAINT = {"gender": "woman", "category": "shirt", "pose": "front"}  # = valu
 
 
 def acgan(out: Path) -> None:
-    from safetensors.torch import save_file
-
     from models.loss_criterions.ac_criterion import ACGANCriterion
+    from safetensors.torch import save_file
 
     criterion = ACGANCriterion(ATTRIBUTES)
     classes = criterion.getInputDim()
