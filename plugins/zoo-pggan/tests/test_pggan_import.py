@@ -249,3 +249,32 @@ def test_the_dtd_release_samples_a_chosen_class_and_fine_tunes(tmp_path, monkeyp
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     dtd = rows["testDTD_s5_i96000-04efa39f.pth"]
     assert (dtd["model"], dtd["res"], dtd["dataset"]) == ("pggan", 128, "DTD (textures)") and "47 classes" in dtd["summary"]
+
+
+def test_class_and_attribute_names_are_kept(tmp_path, monkeypatch):
+    """Their attribKeysOrder names the one-hot inputs: one attribute (DTD's textures) gives class names for
+    --class NAME; several give attributes whose one-hots follow the noise in their ``order``."""
+    weights = fill(AC_RECORD["shapes"], seed=AC_RECORD["weight_seed"])
+    textures = {"Main": {"order": 0, "values": ["banded", "dotted", "woven", "braided"]}}
+    path = tmp_path / "g.pth"
+    _hub_checkpoint(path, weights, {}, monkeypatch, depthOtherScales=[16], categoryVectorDim=4, attribKeysOrder=textures)
+    model = from_pretrained(convert(path, tmp_path / "dtd", format="pytorch-gan-zoo-pgan"), device="cpu")
+    assert model.config.class_names == ("banded", "dotted", "woven", "braided")
+    torch.testing.assert_close(model.generate(2, seed=1, label="braided"), model.generate(2, seed=1, label=3))
+    with torch.no_grad():  # the golden's classes 3, 0, 2 by name
+        named = torch.cat([model.labels_for(1, name, None) for name in ("braided", "banded", "woven")])
+        torch.testing.assert_close(model(AC_GOLDEN["z"], label=named), AC_GOLDEN["grown"], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ZooError, match=r"class name \(banded, dotted, woven, braided\) or an integer between 0 and 3"):
+        model.generate(1, label="striped")
+
+    two = {"size": {"order": 1, "values": ["small", "large"]}, "tone": {"order": 0, "values": ["dark", "light"]}}
+    _hub_checkpoint(path, weights, {}, monkeypatch, depthOtherScales=[16], categoryVectorDim=4, attribKeysOrder=two)
+    model = from_pretrained(convert(path, tmp_path / "two", format="pytorch-gan-zoo-pgan"), device="cpu")
+    assert model.config.class_names == ("tone=dark", "tone=light", "size=small", "size=large")
+    label = model.labels_for(2, "size=large,tone=dark", None)
+    assert label.tolist() == [[0, 1], [0, 1]]
+    with torch.no_grad():  # input = noise, then tone's one-hot, then size's, PixelNorm-ed together
+        want = model.net(torch.cat([AC_GOLDEN["z"][:2], torch.tensor([[1.0, 0, 0, 1]] * 2)], dim=1), 1, 1.0)
+        torch.testing.assert_close(model(AC_GOLDEN["z"][:2], label=label), want)
+    with pytest.raises(ZooError, match=r"no attribute 'colour'; this model's attributes: tone \(2 values\)"):
+        model.generate(1, label="colour=red")
