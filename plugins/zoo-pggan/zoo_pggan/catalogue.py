@@ -12,9 +12,9 @@ the key shapes the original code builds from that config, and a test maps every 
 The DTD recipe also sets ``imagefolderDataset`` and ``weightConditionG/D = 1``: an AC-GAN whose
 generator takes the 512 noise values followed by a one-hot of DTD's 47 texture classes (their
 maintainers point users to ``buildNoiseDataWithConstraints`` to pick its class, issue #112). It
-converts to a ``class_cond`` pggan with 47 classes: ``zoo sample testDTD_s5_i96000-04efa39f.pth
---class K`` picks the texture: class K is the K-th value listed in the checkpoint's pickled
-``attribKeysOrder`` (their dataset numbers classes in the order it first meets them, not sorted). No scores are listed: pytorch_GAN_zoo reports none for these re-trainings, and the
+converts to a ``class_cond`` pggan with 47 classes named by the checkpoint's pickled ``attribKeysOrder``:
+``zoo sample testDTD_s5_i96000-04efa39f.pth --class NAME`` (or ``--class K``) picks the texture: class K is
+the K-th value listed there (their dataset numbers classes in the order it first meets them, not sorted). No scores are listed: pytorch_GAN_zoo reports none for these re-trainings, and the
 paper's CelebA-HQ numbers belong to NVIDIA's own 1024x1024 network, not to these weights.
 """
 
@@ -53,7 +53,7 @@ RELEASES = {
 
 CATALOGUE = tuple(
     PretrainedSpec(name=f"{name}.pth", summary=f"pytorch_GAN_zoo PGAN, {r.dataset} (torch.hub model_name={r.hub_name})"
-                   + (f"; AC-GAN over {r.classes} classes, pick one with --class" if r.classes else ""),
+                   + (f"; AC-GAN over {r.classes} classes, pick one with --class NAME or K" if r.classes else ""),
                    model="pggan", format="pytorch-gan-zoo-pgan", source=URL.format(name), paper=PAPER, res=r.res,
                    dataset=r.dataset, score="", license="bsd-3-clause (pytorch_GAN_zoo)")
     for name, r in RELEASES.items())
