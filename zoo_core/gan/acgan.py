@@ -24,6 +24,7 @@ Three pieces, so a family writes only its networks:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,13 +68,16 @@ class ACGANGenerator:
     config: Any
 
     def class_count(self) -> int:
-        """Classes G is conditioned on (0: unconditional); a ZooError if --class-cond has no count.
-        Also sets ``self.layout`` (the attributes, their values and one-hot sizes)."""
+        """Classes G is conditioned on (0: unconditional); a ZooError if --class-cond has no count."""
         if self.config.class_cond and not self.config.num_classes:
             raise ZooError(f"{self.zoo_name} --class-cond needs the number of classes: train on labelled data "
                            "(class folders, builtin:shapes) or set --num-classes")
-        self.layout = self.config.class_layout()
         return sum(self.layout.sizes)
+
+    @functools.cached_property
+    def layout(self) -> ClassLayout:
+        """The attributes G is conditioned on, their value names and one-hot sizes (from the config)."""
+        return self.config.class_layout()
 
     @classmethod
     def adapt_config(cls, config, data_info):
