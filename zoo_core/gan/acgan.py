@@ -120,7 +120,9 @@ class ACGANGenerator:
 
         layout, device = self.layout, self._device()
         if not layout.multi:
-            if isinstance(label, dict) or (isinstance(label, str) and "=" in label and label not in layout.names()):
+            attribute_like = isinstance(label, dict) or (isinstance(label, str) and "=" in label
+                                                         and label not in layout.names())
+            if self.num_classes and attribute_like:
                 raise ZooError(f"this {self.zoo_name} has one class label, not attributes: pass --class NAME or INDEX")
             names = layout.values[0] if layout.values else ()
             return class_labels(n, label, self.num_classes, generator, device, f"this {self.zoo_name}", names)
