@@ -165,8 +165,8 @@ def one_hot_after(z, label, sizes: int | tuple[int, ...]):
 
 def class_loss(logits, labels, sizes: tuple[int, ...]):
     """The AC-GAN class loss and accuracy: per attribute, the cross-entropy of its slice of ``logits`` against its
-    column of ``labels`` (entries -1 skipped), summed over attributes as pytorch_GAN_zoo's ACGANCriterion does;
-    ``(None, None)`` when no label is known."""
+    column of ``labels`` (entries -1 skipped), summed over attributes as pytorch_GAN_zoo's ACGANCriterion does,
+    and the accuracy averaged over them; ``(None, None)`` when no label is known."""
     import torch.nn.functional as F
 
     columns, total, hits, start = labels.reshape(len(labels), -1), None, [], 0

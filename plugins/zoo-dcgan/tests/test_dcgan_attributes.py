@@ -162,6 +162,23 @@ def test_fine_tuning_data_are_reindexed_onto_the_models_order(tmp_path):
     assert source.labels == [(0, -1, 0), (1, -1, -1), (-1, -1, 1)]  # the model's attributes and values, in place
 
 
+def test_class_folders_named_like_the_model_are_reindexed_others_renamed():
+    """A converted DTD-like model lists its classes unsorted; class folders (sorted) are matched by name."""
+    from zoo_dcgan.config import DCGANConfig
+    from zoo_dcgan.model import DCGAN
+
+    from zoo_core.data import DataInfo
+
+    cfg = DCGANConfig(res=16, channels=4, z_dim=8, class_cond=True, num_classes=3, class_names=("woven", "banded",
+                                                                                               "dotted"))
+    info = DataInfo(size=3, num_classes=2, class_names=["banded", "woven"], labels=[0, 1, -1])
+    assert DCGAN.adapt_config(cfg, info) == cfg and info.labels == [1, 0, -1]
+    other = DataInfo(size=3, num_classes=3, class_names=["x", "y", "z"], labels=[0, 1, 2])
+    assert DCGAN.adapt_config(cfg, other).class_names == ("x", "y", "z") and other.labels == [0, 1, 2]
+    with pytest.raises(ZooError, match="the model has 3 classes .* but the data has 2"):
+        DCGAN.adapt_config(cfg, DataInfo(size=2, num_classes=2, class_names=["x", "y"], labels=[0, 1]))
+
+
 def test_class_folder_names_are_kept_and_sampled_by_name(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for i, name in enumerate(["circle", "square", "circle", "square"]):
