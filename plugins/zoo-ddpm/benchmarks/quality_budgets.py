@@ -121,7 +121,22 @@ def run(args) -> list[dict]:
                            "cast": colour_cast(images.expand(-1, 3, -1, -1))}
                     records.append(rec)
                     print(json.dumps(rec), flush=True)
+                    if args.keep:
+                        keep_samples(Path(args.keep), rec, images)
     return records
+
+
+def keep_samples(folder: Path, rec: dict, images) -> Path:
+    """Save one record's samples as uint8 safetensors (``images``, N x C x H x W), for checks made after the
+    run (class coverage, residual noise, grids) without sampling again."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    side = rec["side"].split()[0]
+    path = folder / f"{side}_{rec['budget']}_{rec['sampler']}{rec['steps']}.safetensors"
+    levels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).contiguous()
+    save_file({"images": levels}, str(path))
+    return path
 
 
 # ------------------------------------------------------------------ the report
@@ -248,6 +263,7 @@ def main(argv=None) -> None:
                                                   "smaller network on a CPU)")
     p.add_argument("--sample-batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", default=None, help="folder to save every scored sample set in (uint8 safetensors)")
     p.add_argument("--md", default=str(HERE.parents[2] / "docs" / "quality_ddpm.md"),
                    help="the markdown report (plots beside it)")
     args = p.parse_args(argv)
