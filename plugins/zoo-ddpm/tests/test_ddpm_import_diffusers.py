@@ -91,6 +91,34 @@ def test_residual_resampling_and_scale_shift_equal_unet2dmodel(tmp_path):
         torch.testing.assert_close(model.denoise(x, t), unet(x, t).sample, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("mults, attn_res, heads", [((1, 2), (16, 8), 1), ((1, 1), (8,), 4)],
+                         ids=["attention-widths-differ", "one-attention-width"])
+def test_benchmark_reference_unet_is_the_zoo_iddpm_unet(mults, attn_res, heads, tmp_path):
+    """quality_budgets' reference (benchmarks/matched.py) for iDDPM's U-Net options converts back to those
+    options, with as many parameters as the zoo's own network; heads as matched.py's docstring explains."""
+    import sys
+    from pathlib import Path
+
+    from zoo_ddpm.config import DDPMConfig
+    from zoo_ddpm.model import DDPM
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+    try:
+        import matched
+    finally:
+        sys.path.pop(0)
+    cfg = DDPMConfig(res=16, channels=32, channel_mults=mults, num_res_blocks=1, attn_res=attn_res, num_heads=4,
+                     scale_shift_norm=True, resblock_updown=True)
+    unet = matched.build_unet(cfg).eval()
+    model = from_pretrained(convert(_save(unet, tmp_path / "src"), tmp_path / "zoo"), device="cpu")
+    fields = ("res", "channels", "channel_mults", "num_res_blocks", "attn_res", "scale_shift_norm",
+              "resblock_updown", "dropout")
+    assert {f: getattr(model.config, f) for f in fields} == {f: getattr(cfg, f) for f in fields}
+    assert model.config.num_heads == heads
+    n = sum(p.numel() for p in unet.parameters())
+    assert sum(p.numel() for p in model.unet.parameters()) == n == sum(p.numel() for p in DDPM(cfg).unet.parameters())
+
+
 def test_pipeline_layout_bin_weights_and_schedule(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
