@@ -111,16 +111,18 @@ def run(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for budget in args.budget_list:
             t0 = time.perf_counter()
-            quality_ddpm.train_zoo(args, Path(tmp) / f"zoo{budget}", budget, args.family, extra)
+            quality_ddpm.train_zoo(args, Path(tmp) / f"zoo{budget}", budget if "zoo" in args.sides else 1,
+                                   args.family, extra)  # 1 step: the resolved config, for the reference
             zoo = from_pretrained(Path(tmp) / f"zoo{budget}" / "final", device=args.torch_device)
-            sides = [("zoo defaults", zoo, time.perf_counter() - t0)]
-            t0 = time.perf_counter()
-            ref, unet = reference_model(args, zoo.config, budget, Path(tmp) / f"ref{budget}")
-            sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
-            n_zoo, n_ref = common.count_params(zoo.unet), common.count_params(unet)
-            print(f"parameters: zoo {n_zoo:,}, diffusers {n_ref:,} (heads: zoo {zoo.config.num_heads}, "
-                  f"diffusers {ref.config.num_heads})", flush=True)
-            matched.check_params(n_zoo, n_ref)
+            sides = [("zoo defaults", zoo, time.perf_counter() - t0)] if "zoo" in args.sides else []
+            if "diffusers" in args.sides:
+                t0 = time.perf_counter()
+                ref, unet = reference_model(args, zoo.config, budget, Path(tmp) / f"ref{budget}")
+                sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
+                n_zoo, n_ref = common.count_params(zoo.unet), common.count_params(unet)
+                print(f"parameters: zoo {n_zoo:,}, diffusers {n_ref:,} (heads: zoo {zoo.config.num_heads}, "
+                      f"diffusers {ref.config.num_heads})", flush=True)
+                matched.check_params(n_zoo, n_ref)
             for side, model, train_s in sides:
                 for sampler, steps in points_for(args, budget, grids[side], curve):
                     t0 = time.perf_counter()
@@ -276,6 +278,9 @@ def main(argv=None) -> None:
                                                   "smaller network on a CPU)")
     p.add_argument("--sample-batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sides", default="zoo,diffusers", type=lambda v: v.split(","),
+                   help="which sides to train and score: zoo, diffusers or both (e.g. the reference alone at "
+                        "4x the steps)")
     p.add_argument("--keep", default=None, help="folder to save every scored sample set in (uint8 safetensors)")
     p.add_argument("--md", default=None, help="the markdown report, plots beside it (default "
                                                "docs/quality_FAMILY.md)")
