@@ -1,18 +1,23 @@
-"""The quality benchmark a user can read (issue 20, item 4): zoo's DDPM defaults vs diffusers'
-``train_unconditional`` recipe at three training budgets, each trained model scored per sampler and
-sampling-step count, written as a markdown table and two PNG plots.
+"""The quality benchmark a user can read (issue 20, item 4): zoo's DDPM (or, with ``--family iddpm``,
+iDDPM) defaults vs diffusers' ``train_unconditional`` recipe at three training budgets, each trained model
+scored per sampler and sampling-step count, written as a markdown table and two PNG plots.
 
 What is compared, and why it is fair:
 
-* the same U-Net (benchmarks/matched.py maps the zoo config to ``UNet2DModel``; parameter counts are
-  printed and checked within 2%), the same images in the same seeded order, the same batch and steps;
-* zoo side: ``zoo train ddpm`` with its defaults (on gray data that is a 1-channel model);
+* the same U-Net (benchmarks/matched.py maps the zoo config to ``UNet2DModel``, iDDPM's scale-shift
+  norm and residual up/down-sampling included; parameter counts are printed and checked within 2%),
+  the same images in the same seeded order, the same batch and steps;
+* zoo side: ``zoo train ddpm`` / ``zoo train iddpm`` with its defaults (on gray data that is a 1-channel
+  model; iDDPM's are learned variances with the hybrid loss on a cosine schedule);
   reference side: the recipe as users run it (RGB, AdamW lr 1e-4, 500 warm-up steps then cosine,
-  EMA inv_gamma 1 / power 3/4 up to 0.9999, eps prediction);
+  EMA inv_gamma 1 / power 3/4 up to 0.9999, eps prediction, linear betas, fixed variance), for iDDPM
+  too: it is what a user of diffusers would run on that U-Net (the one architectural difference, the
+  attention heads, is explained in matched.py);
 * both trained models are sampled by the same code: the reference U-Net is converted to a zoo model
   (``zoo convert``'s diffusers importer) and sampled with zoo's ancestral / DPM-Solver++ samplers,
   which equal diffusers' DDPMScheduler / DPMSolverMultistepScheduler step for step
-  (plugins/zoo-ddpm/tests/test_few_step_samplers.py); so every gap is the training recipe's;
+  (plugins/zoo-ddpm/tests/test_few_step_samplers.py); so every gap is the training recipe's. An iDDPM
+  model's ancestral sampler uses its learned variances, DPM-Solver++ only its mean (eps) prediction;
 * scores: Inception FID and KID (benchmarks/quality_metrics.py; the offline weights route is in
   docs/metrics.md) on ``--n`` samples against ``--n`` held-out real images, and the colour cast
   (mean spread between R, G and B, grey levels) on gray data. FID is biased upward at small ``--n``:
@@ -25,6 +30,8 @@ given (see docs/performance.md for the run made here and its exact command).
     python plugins/zoo-ddpm/benchmarks/quality_budgets.py --fid-weights inception-2015-12-05.safetensors
     python plugins/zoo-ddpm/benchmarks/quality_budgets.py --budgets 60,120,240 --batch 16 --n 48 \\
         --sweep last --zoo-args="--channel-mults 1,2 --num-res-blocks 1 --attn-res 32"    # a small CPU run
+    python plugins/zoo-ddpm/benchmarks/quality_budgets.py --family iddpm \\
+        --fid-weights inception-2015-12-05.safetensors                      # iDDPM: docs/quality_iddpm.md
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from recipes import colour_cast, gray_folder  # noqa: E402
 GPU = {"budgets": "1500,6000,24000", "batch": 64, "n": 2000, "sweep": "all"}
 CPU = {"budgets": "300,600,1200", "batch": 32, "n": 256, "sweep": "last"}
 GRID = "ancestral:10,20,50,100,1000 dpm++:10,20,50,100,1000"
+FAMILIES = {"ddpm": "DDPM", "iddpm": "iDDPM"}  # --family -> the name in the report
 
 
 def parse_grid(text: str) -> list[tuple[str, int]]:
@@ -103,13 +111,18 @@ def run(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for budget in args.budget_list:
             t0 = time.perf_counter()
-            quality_ddpm.train_zoo(args, Path(tmp) / f"zoo{budget}", budget, args.family, extra)
+            quality_ddpm.train_zoo(args, Path(tmp) / f"zoo{budget}", budget if "zoo" in args.sides else 1,
+                                   args.family, extra)  # 1 step: the resolved config, for the reference
             zoo = from_pretrained(Path(tmp) / f"zoo{budget}" / "final", device=args.torch_device)
-            sides = [("zoo defaults", zoo, time.perf_counter() - t0)]
-            t0 = time.perf_counter()
-            ref, unet = reference_model(args, zoo.config, budget, Path(tmp) / f"ref{budget}")
-            sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
-            matched.check_params(common.count_params(zoo.unet), common.count_params(unet))
+            sides = [("zoo defaults", zoo, time.perf_counter() - t0)] if "zoo" in args.sides else []
+            if "diffusers" in args.sides:
+                t0 = time.perf_counter()
+                ref, unet = reference_model(args, zoo.config, budget, Path(tmp) / f"ref{budget}")
+                sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
+                n_zoo, n_ref = common.count_params(zoo.unet), common.count_params(unet)
+                print(f"parameters: zoo {n_zoo:,}, diffusers {n_ref:,} (heads: zoo {zoo.config.num_heads}, "
+                      f"diffusers {ref.config.num_heads})", flush=True)
+                matched.check_params(n_zoo, n_ref)
             for side, model, train_s in sides:
                 for sampler, steps in points_for(args, budget, grids[side], curve):
                     t0 = time.perf_counter()
@@ -121,7 +134,22 @@ def run(args) -> list[dict]:
                            "cast": colour_cast(images.expand(-1, 3, -1, -1))}
                     records.append(rec)
                     print(json.dumps(rec), flush=True)
+                    if args.keep:
+                        keep_samples(Path(args.keep), rec, images)
     return records
+
+
+def keep_samples(folder: Path, rec: dict, images) -> Path:
+    """Save one record's samples as uint8 safetensors (``images``, N x C x H x W), for checks made after the
+    run (class coverage, residual noise, grids) without sampling again."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    side = rec["side"].split()[0]
+    path = folder / f"{side}_{rec['budget']}_{rec['sampler']}{rec['steps']}.safetensors"
+    levels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).contiguous()
+    save_file({"images": levels}, str(path))
+    return path
 
 
 # ------------------------------------------------------------------ the report
@@ -135,8 +163,9 @@ def markdown(args, records: list[dict]) -> str:
     floor = records[0]
     sides = ["zoo defaults", "diffusers recipe"]
     score = f"{args.metric}{' / KID x 1000' if 'kid' in floor else ''}"
-    lines = [f"# DDPM sample quality at three training budgets ({args.device_name})", "",
-             f"Data {args.data_name}, {args.res} px, batch {args.batch}, {args.n} samples per score against "
+    lines = [f"# {FAMILIES[args.family]} sample quality at three training budgets ({args.device_name})", "",
+             f"`zoo train {args.family}` with its defaults vs diffusers' train_unconditional recipe on the same "
+             f"U-Net. Data {args.data_name}, {args.res} px, batch {args.batch}, {args.n} samples per score against "
              f"{args.n} held-out real images; scores are {score} (lower is better); real vs real: "
              f"{fmt(floor)}. Written by `{args.command}`.", "",
              f"## Score vs training steps ({curve[0]} {curve[1]} steps)", "",
@@ -232,7 +261,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common.add_common_args(p)
     quality_metrics.add_args(p)
-    p.add_argument("--family", default="ddpm", choices=["ddpm"], help="the zoo model family (iDDPM: not yet)")
+    p.add_argument("--family", default="ddpm", choices=list(FAMILIES), help="the zoo model family trained with "
+                                                                          "its defaults on the zoo side")
     p.add_argument("--data", default="gray", help="images (default gray: the built-in shapes as gray RGB PNGs)")
     p.add_argument("--res", type=int, default=16)
     p.add_argument("--budgets", default=None, help=f"training steps, comma-separated (GPU {GPU['budgets']}, "
@@ -248,8 +278,12 @@ def main(argv=None) -> None:
                                                   "smaller network on a CPU)")
     p.add_argument("--sample-batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--md", default=str(HERE.parents[2] / "docs" / "quality_ddpm.md"),
-                   help="the markdown report (plots beside it)")
+    p.add_argument("--sides", default="zoo,diffusers", type=lambda v: v.split(","),
+                   help="which sides to train and score: zoo, diffusers or both (e.g. the reference alone at "
+                        "4x the steps)")
+    p.add_argument("--keep", default=None, help="folder to save every scored sample set in (uint8 safetensors)")
+    p.add_argument("--md", default=None, help="the markdown report, plots beside it (default "
+                                               "docs/quality_FAMILY.md)")
     args = p.parse_args(argv)
     args.command = "python plugins/zoo-ddpm/benchmarks/quality_budgets.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
@@ -262,7 +296,7 @@ def main(argv=None) -> None:
     args.budget_list = sorted(int(b) for b in args.budgets.split(","))
     args.device_name = "GPU" if args.torch_device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
     common.print_machine()
-    md = Path(args.md)
+    md = Path(args.md or HERE.parents[2] / "docs" / f"quality_{args.family}.md")
     args.plot_prefix = md.with_suffix("")
     with tempfile.TemporaryDirectory() as tmp:
         args.data_name = "builtin:shapes as gray RGB PNGs (1,024 images)" if args.data == "gray" else args.data
@@ -272,7 +306,8 @@ def main(argv=None) -> None:
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(markdown(args, records))
     plots(args, records)
-    common.save_json(args, {"benchmark": "quality_budgets", "metric": args.metric, "n": args.n, "rows": records})
+    common.save_json(args, {"benchmark": "quality_budgets", "family": args.family, "metric": args.metric,
+                            "n": args.n, "rows": records})
     print(f"wrote {md} and {args.plot_prefix}_*.png")
 
 

@@ -27,6 +27,14 @@ CIFAR10 = {"block_out_channels": [16, 32, 32, 32], "down_block_types": ["DownBlo
 CELEBAHQ = {"block_out_channels": [8, 8, 16, 16, 32, 32], "down_block_types": ["DownBlock2D"] * 4 + [
             "AttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "AttnUpBlock2D"] + ["UpBlock2D"] * 4,
             "sample_size": 64, "norm_num_groups": 4}
+# iDDPM's U-Net options as diffusers writes them: scale-shift time conditioning and residual up/down-sampling
+# (ResnetDownsampleBlock2D / ResnetUpsampleBlock2D where there is no attention, "resnet" on the attention
+# blocks), attention at two levels of different widths with one head of the full width; with scale_shift
+# diffusers' mid-block attention has a GroupNorm only when attn_norm_num_groups is given
+IDDPM = {"block_out_channels": [8, 16, 16], "down_block_types": ["AttnDownBlock2D", "AttnDownBlock2D",
+         "ResnetDownsampleBlock2D"], "up_block_types": ["ResnetUpsampleBlock2D", "AttnUpBlock2D", "AttnUpBlock2D"],
+         "sample_size": 16, "norm_num_groups": 4, "attn_norm_num_groups": 4, "resnet_time_scale_shift": "scale_shift",
+         "downsample_type": "resnet", "upsample_type": "resnet"}
 GOOGLE = {"act_fn": "silu", "attention_head_dim": None, "center_input_sample": False, "downsample_padding": 0,
           "flip_sin_to_cos": False, "freq_shift": 1, "in_channels": 3, "layers_per_block": 2,
           "mid_block_scale_factor": 1, "norm_eps": 1e-06, "out_channels": 3, "time_embedding_type": "positional"}
@@ -70,6 +78,45 @@ def test_denoiser_equals_unet2dmodel(config, tmp_path):
         want = unet(x, t).sample
         got = model.denoise(x, t)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_residual_resampling_and_scale_shift_equal_unet2dmodel(tmp_path):
+    """diffusers' ResnetBlock2D(down=True / up=True) is the zoo's resblock_updown block, weight for weight."""
+    unet = _unet(IDDPM, seed=11)
+    model = from_pretrained(convert(_save(unet, tmp_path / "src"), tmp_path / "zoo"), device="cpu")
+    assert model.config.resblock_updown and model.config.scale_shift_norm and model.config.attn_res == (16, 8)
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(4))
+    t = torch.tensor([7, 811])
+    with torch.no_grad():
+        torch.testing.assert_close(model.denoise(x, t), unet(x, t).sample, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mults, attn_res, heads", [((1, 2), (16, 8), 1), ((1, 1), (8,), 4)],
+                         ids=["attention-widths-differ", "one-attention-width"])
+def test_benchmark_reference_unet_is_the_zoo_iddpm_unet(mults, attn_res, heads, tmp_path):
+    """quality_budgets' reference (benchmarks/matched.py) for iDDPM's U-Net options converts back to those
+    options, with as many parameters as the zoo's own network; heads as matched.py's docstring explains."""
+    import sys
+    from pathlib import Path
+
+    from zoo_ddpm.config import DDPMConfig
+    from zoo_ddpm.model import DDPM
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+    try:
+        import matched
+    finally:
+        sys.path.pop(0)
+    cfg = DDPMConfig(res=16, channels=32, channel_mults=mults, num_res_blocks=1, attn_res=attn_res, num_heads=4,
+                     scale_shift_norm=True, resblock_updown=True)
+    unet = matched.build_unet(cfg).eval()
+    model = from_pretrained(convert(_save(unet, tmp_path / "src"), tmp_path / "zoo"), device="cpu")
+    fields = ("res", "channels", "channel_mults", "num_res_blocks", "attn_res", "scale_shift_norm",
+              "resblock_updown", "dropout")
+    assert {f: getattr(model.config, f) for f in fields} == {f: getattr(cfg, f) for f in fields}
+    assert model.config.num_heads == heads
+    n = sum(p.numel() for p in unet.parameters())
+    assert sum(p.numel() for p in model.unet.parameters()) == n == sum(p.numel() for p in DDPM(cfg).unet.parameters())
 
 
 def test_pipeline_layout_bin_weights_and_schedule(tmp_path, monkeypatch):
@@ -134,8 +181,15 @@ def test_ddim_sampler_equals_ddim_scheduler_loop(tmp_path):
 def test_unsupported_configs_are_one_line_errors(tmp_path):
     from zoo_ddpm.importers import zoo_config
 
-    with pytest.raises(ZooError, match="ResnetDownsampleBlock2D"):
-        zoo_config({**GOOGLE, **CIFAR10, "down_block_types": ["ResnetDownsampleBlock2D"] * 4}, SCHEDULER)
+    with pytest.raises(ZooError, match="SkipDownBlock2D"):
+        zoo_config({**GOOGLE, **CIFAR10, "down_block_types": ["SkipDownBlock2D"] * 4}, SCHEDULER)
+    # residual down-sampling where there is no attention, conv down-sampling on the attention blocks
+    with pytest.raises(ZooError, match="some levels resample with convolutions and others with residual"):
+        zoo_config({**GOOGLE, **IDDPM, "downsample_type": "conv"}, SCHEDULER)
+    with pytest.raises(ZooError, match="upsample_type 'conv_transpose' has no zoo equivalent"):
+        zoo_config({**GOOGLE, **IDDPM, "upsample_type": "conv_transpose"}, SCHEDULER)
+    with pytest.raises(ZooError, match="mid-block attention has no GroupNorm"):
+        zoo_config({**GOOGLE, **IDDPM, "attn_norm_num_groups": None}, SCHEDULER)
     with pytest.raises(ZooError, match="prediction_type 'v_prediction'"):
         zoo_config({**GOOGLE, **CIFAR10}, {**SCHEDULER, "prediction_type": "v_prediction"})
     with pytest.raises(ZooError, match="does not mirror"):

@@ -7,8 +7,15 @@ ddpm-celebahq-256, ddpm-church-256, ddpm-bedroom-256, ddpm-cat-256 and their ``d
 
 The configs map onto the zoo U-Net's options (widths, levels, attention resolutions, GroupNorm
 groups and eps, the time embedding's order and frequency shift, TensorFlow-style down-sampling
-padding); a config using anything the zoo U-Net cannot express exactly is refused with the field
-named, never approximated. Weights are renamed tensor by tensor (q/k/v fused into one 1x1 conv).
+padding, scale-shift time conditioning, residual up/down-sampling); a config using anything the zoo
+U-Net cannot express exactly is refused with the field named, never approximated. Weights are renamed
+tensor by tensor (q/k/v fused into one 1x1 conv).
+
+Residual resampling (``ResnetDownsampleBlock2D`` / ``ResnetUpsampleBlock2D``, or ``downsample_type`` /
+``upsample_type`` "resnet" on the attention blocks) is the zoo's ``resblock_updown``: diffusers'
+``ResnetBlock2D(down=True)`` / ``(up=True)`` resamples after norm1 + SiLU and before conv1, and its skip
+path too, with a 2x2 average pool / nearest 2x up-sampling, as the zoo's ``ResBlock`` does. The zoo
+resamples every level one way, so a config that mixes conv and residual resampling is refused.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 SCHEDULERS = ("DDPMScheduler", "DDIMScheduler", "DDPMParallelScheduler", "PNDMScheduler")
 # UNet2DModel arguments whose value must be this (None: absent is fine too) for the zoo U-Net to be exact
 REQUIRED = {"act_fn": "silu", "time_embedding_type": "positional", "center_input_sample": False,
-            "mid_block_scale_factor": 1, "class_embed_type": None, "attn_norm_num_groups": None,
-            "add_attention": True, "upsample_type": "conv", "downsample_type": "conv", "mid_block_type": "UNetMidBlock2D",
+            "mid_block_scale_factor": 1, "class_embed_type": None,
+            "add_attention": True, "mid_block_type": "UNetMidBlock2D",
             "time_embedding_dim": None, "num_train_timesteps": None}
 
 
@@ -65,25 +72,44 @@ def _get(cfg: dict, key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _levels(unet: dict, where: str) -> tuple[int, tuple[int, ...], tuple[bool, ...]]:
-    """Base width, width multipliers and which levels have attention; refuses what the zoo cannot mirror."""
+# block type -> (has attention, how it resamples; None: as the UNet2DModel's downsample_type / upsample_type)
+DOWN_BLOCKS = {"DownBlock2D": (False, "conv"), "ResnetDownsampleBlock2D": (False, "resnet"),
+               "AttnDownBlock2D": (True, None)}
+UP_BLOCKS = {"UpBlock2D": (False, "conv"), "ResnetUpsampleBlock2D": (False, "resnet"), "AttnUpBlock2D": (True, None)}
+RESAMPLING = ("conv", "resnet")
+
+
+def _levels(unet: dict, where: str) -> tuple[int, tuple[int, ...], tuple[bool, ...], bool]:
+    """Base width, width multipliers, which levels have attention and whether resampling is residual
+    (``resblock_updown``); refuses what the zoo cannot mirror."""
     widths = [int(c) for c in _get(unet, "block_out_channels", (224, 448, 672, 896))]
     down = list(_get(unet, "down_block_types", ()))
     up = list(_get(unet, "up_block_types", ()))
-    kinds = {"DownBlock2D": False, "AttnDownBlock2D": True}
     if len(down) != len(widths) or len(up) != len(widths):
         raise ZooError(f"{where}: down_block_types, up_block_types and block_out_channels differ in length")
-    bad = [b for b in down if b not in kinds] + [b for b in up if b not in ("UpBlock2D", "AttnUpBlock2D")]
+    bad = [b for b in down if b not in DOWN_BLOCKS] + [b for b in up if b not in UP_BLOCKS]
     if bad:
-        raise ZooError(f"{where}: block type {bad[0]!r} has no zoo equivalent (DownBlock2D, AttnDownBlock2D, "
-                       "UpBlock2D, AttnUpBlock2D)")
-    attn = tuple(kinds[b] for b in down)
-    if tuple(b == "AttnUpBlock2D" for b in reversed(up)) != attn:
+        raise ZooError(f"{where}: block type {bad[0]!r} has no zoo equivalent ({', '.join(DOWN_BLOCKS)}, "
+                       f"{', '.join(UP_BLOCKS)})")
+    attn = tuple(DOWN_BLOCKS[b][0] for b in down)
+    if tuple(UP_BLOCKS[b][0] for b in reversed(up)) != attn:
         raise ZooError(f"{where}: attention in up_block_types does not mirror down_block_types")
+    sampling = {}
+    for key in ("downsample_type", "upsample_type"):
+        sampling[key] = _get(unet, key, "conv")
+        if sampling[key] not in RESAMPLING:
+            raise ZooError(f"{where}: {key} {sampling[key]!r} has no zoo equivalent ({', '.join(RESAMPLING)})")
+    # every level but the lowest down-samples and every up block but the last up-samples
+    kinds = {DOWN_BLOCKS[b][1] or sampling["downsample_type"] for b in down[:-1]}
+    kinds |= {UP_BLOCKS[b][1] or sampling["upsample_type"] for b in up[:-1]}
+    if len(kinds) > 1:
+        raise ZooError(f"{where}: some levels resample with convolutions and others with residual blocks "
+                       "(down_block_types, up_block_types, downsample_type, upsample_type); the zoo U-Net "
+                       "resamples every level one way")
     base = widths[0]
     if base <= 0 or any(w % base for w in widths):
         raise ZooError(f"{where}: block_out_channels {widths} are not multiples of the first")
-    return base, tuple(w // base for w in widths), attn
+    return base, tuple(w // base for w in widths), attn, kinds == {"resnet"}
 
 
 def _schedule(sched: dict, where: str) -> dict[str, Any]:
@@ -123,7 +149,7 @@ def zoo_config(unet: dict, sched: dict, where: str = "config.json") -> dict[str,
         value = unet.get(key)
         if value is not None and value != want:
             raise ZooError(f"{where}: {key}={value!r} has no zoo equivalent (expected {want!r})")
-    base, mults, attn = _levels(unet, where)
+    base, mults, attn, updown = _levels(unet, where)
     size = _get(unet, "sample_size", 32)
     if isinstance(size, (list, tuple)):
         if len(set(size)) != 1:
@@ -139,6 +165,15 @@ def zoo_config(unet: dict, sched: dict, where: str = "config.json") -> dict[str,
     shift = _get(unet, "resnet_time_scale_shift", "default")
     if shift not in ("default", "scale_shift"):
         raise ZooError(f"{where}: resnet_time_scale_shift {shift!r} is not supported")
+    groups, attn_groups = int(_get(unet, "norm_num_groups", 32)), unet.get("attn_norm_num_groups")
+    if attn_groups is not None and attn_groups != groups:
+        raise ZooError(f"{where}: attn_norm_num_groups {attn_groups} differs from norm_num_groups {groups} "
+                       "(the zoo U-Net uses one GroupNorm size)")
+    if attn_groups is None and shift == "scale_shift":
+        # diffusers' UNetMidBlock2D then builds its attention without a GroupNorm; the zoo's always has one
+        raise ZooError(f"{where}: with resnet_time_scale_shift 'scale_shift' and no attn_norm_num_groups the "
+                       "mid-block attention has no GroupNorm, which the zoo U-Net always has (set "
+                       "attn_norm_num_groups to norm_num_groups)")
     pad = int(_get(unet, "downsample_padding", 1))
     if pad not in (0, 1):
         raise ZooError(f"{where}: downsample_padding {pad} is not supported (0 or 1)")
@@ -151,21 +186,23 @@ def zoo_config(unet: dict, sched: dict, where: str = "config.json") -> dict[str,
         num_res_blocks=int(_get(unet, "layers_per_block", 2)),
         attn_res=tuple(res >> i for i, a in enumerate(attn) if a) or (res * 2,),  # res*2: no level has it
         num_heads=heads.pop(), dropout=float(_get(unet, "dropout", 0.0)),
-        scale_shift_norm=shift == "scale_shift", resblock_updown=False,
-        num_classes=int(_get(unet, "num_class_embeds", 0)), norm_groups=int(_get(unet, "norm_num_groups", 32)),
+        scale_shift_norm=shift == "scale_shift", resblock_updown=updown,
+        num_classes=int(_get(unet, "num_class_embeds", 0)), norm_groups=groups,
         norm_eps=float(_get(unet, "norm_eps", 1e-5)), flip_sin_to_cos=bool(_get(unet, "flip_sin_to_cos", True)),
         freq_shift=float(_get(unet, "freq_shift", 0)), down_pad="same" if pad == 1 else "tf",
     )
     return values
 
 
-def _prefixes(levels: int, blocks: int, attn: tuple[bool, ...]) -> dict[str, tuple[str, str]]:
-    """diffusers module prefix -> (zoo module prefix, kind), walking both U-Nets in the same order."""
+def _prefixes(levels: int, blocks: int, attn: tuple[bool, ...], updown: bool) -> dict[str, tuple[str, str]]:
+    """diffusers module prefix -> (zoo module prefix, kind), walking both U-Nets in the same order;
+    ``updown``: the resamplers are residual blocks (whole ResnetBlock2D modules, not one conv)."""
     table = {"conv_in": ("unet.inp", "plain"), "time_embedding.linear_1": ("unet.time.0", "plain"),
              "time_embedding.linear_2": ("unet.time.2", "plain"), "class_embedding": ("unet.label", "plain"),
              "conv_norm_out": ("unet.out.0", "plain"), "conv_out": ("unet.out.2", "plain"),
              "mid_block.resnets.0": ("unet.mid.0", "res"), "mid_block.attentions.0": ("unet.mid.1", "attn"),
              "mid_block.resnets.1": ("unet.mid.2", "res")}
+    conv, kind = ("", "res") if updown else (".conv", "plain")
     k = 0
     for i in range(levels):
         for j in range(blocks):
@@ -174,7 +211,7 @@ def _prefixes(levels: int, blocks: int, attn: tuple[bool, ...]) -> dict[str, tup
                 table[f"down_blocks.{i}.attentions.{j}"] = (f"unet.down.{k}.1", "attn")
             k += 1
         if i != levels - 1:
-            table[f"down_blocks.{i}.downsamplers.0.conv"] = (f"unet.down.{k}.0.conv", "plain")
+            table[f"down_blocks.{i}.downsamplers.0{conv}"] = (f"unet.down.{k}.0{conv}", kind)
             k += 1
     for u, level in enumerate(reversed(range(levels))):
         for j in range(blocks + 1):
@@ -183,7 +220,7 @@ def _prefixes(levels: int, blocks: int, attn: tuple[bool, ...]) -> dict[str, tup
             if attn[level]:
                 table[f"up_blocks.{u}.attentions.{j}"] = (f"unet.up.{k}.1", "attn")
             if level and j == blocks:
-                table[f"up_blocks.{u}.upsamplers.0.conv"] = (f"unet.up.{k}.{2 if attn[level] else 1}.conv", "plain")
+                table[f"up_blocks.{u}.upsamplers.0{conv}"] = (f"unet.up.{k}.{2 if attn[level] else 1}{conv}", kind)
     return table
 
 
@@ -199,7 +236,8 @@ def convert_state(state: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     table = _prefixes(len(cfg["channel_mults"]), cfg["num_res_blocks"],
-                      tuple(cfg["res"] >> i in cfg["attn_res"] for i in range(len(cfg["channel_mults"]))))
+                      tuple(cfg["res"] >> i in cfg["attn_res"] for i in range(len(cfg["channel_mults"]))),
+                      cfg["resblock_updown"])
     out: dict[str, Any] = {}
     qkv: dict[str, dict[str, Any]] = {}
     for key, tensor in state.items():
