@@ -99,7 +99,8 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
 
     plan = plan_output(out, frames if interpolate else n, force=force, animation=bool(interpolate))
     model = from_pretrained(src, revision=revision, device=device, trust_code=trust_code)
-    label = int(label) if label is not None and label.isdigit() else label  # an index; else the model reads a name
+    if label is not None and label.isdigit() and label not in getattr(model.config, "class_names", ()):
+        label = int(label)  # an index (a class named by digits wins); other text is a name the model reads
     extra = {k: v for k, v in {"label": label, "truncation": truncation, "eta": eta}.items() if v is not None}
     extra.update(model_options(model, options))
     prompts = _read_prompts(prompt, prompts_file)

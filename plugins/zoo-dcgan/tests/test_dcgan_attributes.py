@@ -191,6 +191,10 @@ def test_class_folder_names_are_kept_and_sampled_by_name(tmp_path, capsys):
     model = from_pretrained(run, device="cpu")
     assert model.config.class_names == ("circle", "square")
     torch.testing.assert_close(model.generate(2, seed=1, label="square"), model.generate(2, seed=1, label=1))
+    for label, index in (("square", 1), ("1", 1)):  # text names a class; digits are an index
+        main(["sample", str(run), "--class", label, "--n", "2", "--out", str(tmp_path / label), "--device", "cpu"])
+        want = model.generate(2, seed=0, label=index)[1].add(1).mul(127.5).round().permute(1, 2, 0).numpy()
+        assert np.abs(np.asarray(Image.open(tmp_path / label / "00001.png")).astype(int) - want).max() <= 1
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["sample", str(run), "--class", "triangle", "--out", str(tmp_path / "x.png"), "--device", "cpu"])
@@ -211,3 +215,16 @@ def test_attribute_tables_that_do_not_fit_are_refused(attributes, match):
 
     with pytest.raises(ZooError, match=match):
         gan_zoo_class_names(attributes, 4, "g.pth")
+
+
+def test_a_class_named_by_digits_is_taken_by_name(tmp_path):
+    """Sorted folder names "10" < "2": ``--class 2`` means the folder "2" (index 1), not index 2."""
+    from zoo_dcgan.config import DCGANConfig
+    from zoo_dcgan.model import DCGAN
+
+    torch.manual_seed(0)
+    model = DCGAN(DCGANConfig(res=16, channels=4, z_dim=8, class_cond=True, num_classes=2, class_names=("10", "2")))
+    folder = model.eval().save_pretrained(tmp_path / "m")
+    main(["sample", str(folder), "--class", "2", "--n", "2", "--out", str(tmp_path / "s"), "--device", "cpu"])
+    want = model.generate(2, seed=0, label=1)[1].add(1).mul(127.5).round().permute(1, 2, 0).numpy()
+    assert np.abs(np.asarray(Image.open(tmp_path / "s" / "00001.png")).astype(int) - want).max() <= 1
