@@ -12,6 +12,9 @@ they were trained on, and prints one row per set:
   real images at ~98%); printed are the classes present (at least a quarter of their uniform share) and
   the smallest class's share relative to uniform (1.0: perfectly balanced).
 * **cast**: the mean spread between R, G and B per pixel, in grey levels (0 for a 1-channel model).
+* with ``--fid-weights``: Inception FID and KID against the same held-out real images quality_budgets.py
+  scores against (``--n`` of them, its ``--seed`` + 1), so sets sampled by separate processes (or saved
+  by a run that was stopped) are scored on one scale.
 
     python plugins/zoo-ddpm/benchmarks/sample_checks.py /work/bench/keep1500 --data FOLDER --labels labels.json
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -74,6 +78,18 @@ def load_real(folder: Path, names: list[str] | None = None) -> tuple[torch.Tenso
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous(), names
 
 
+def inception_scorer(args):
+    """quality_budgets.py's scorer: Inception FID / KID against its held-out real images."""
+    here = Path(__file__).resolve().parent
+    sys.path[:0] = [str(here.parents[2] / "benchmarks")]
+    import quality_ddpm
+    import quality_metrics
+
+    held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
+    return quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, torch.device("cpu"),
+                                  seed=args.seed + 1, held_out=held_out)
+
+
 def main(argv=None) -> None:
     from safetensors.torch import load_file
 
@@ -82,7 +98,13 @@ def main(argv=None) -> None:
     p.add_argument("--data", required=True, help="the folder of real images the models were trained on")
     p.add_argument("--labels", default=None, help="JSON: real image file name -> class index")
     p.add_argument("--json", default=None, help="also append the rows as JSON lines to this file")
+    p.add_argument("--fid-weights", default=None, help="Inception weights (docs/metrics.md): also score FID / KID")
+    p.add_argument("--n", type=int, default=1000, help="held-out real images for FID (quality_budgets.py's --n)")
+    p.add_argument("--res", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0, help="quality_budgets.py's --seed")
+    p.add_argument("--only", default="", help="score only the sets whose name contains this")
     args = p.parse_args(argv)
+    scorer = inception_scorer(args) if args.fid_weights else None
     table = json.loads(Path(args.labels).read_text()) if args.labels else None
     real, names = load_real(Path(args.data), sorted(table) if table else None)
     labels = torch.tensor([table[n] for n in names]) if table else None
@@ -91,14 +113,17 @@ def main(argv=None) -> None:
           f"{float(torch.quantile(high_frequency(gray_levels(real)), 0.99)):.2f} grey levels")
     print("| sample set | n | noisy % (real: 1) | classes present | smallest class / uniform | cast |")
     print("|---|---|---|---|---|---|")
-    for path in sorted(Path(args.keep).glob("*.safetensors")):
+    for path in sorted(p for p in Path(args.keep).glob("*.safetensors") if args.only in p.stem):
         images = load_file(str(path))["images"]
         row = {"set": path.stem, "n": len(images), "noisy": 100 * noisy_share(images, real),
                "cast": colour_cast(images)}
+        if scorer:
+            row.update(scorer(images.float() / 127.5 - 1))
         if table:
             row["present"], row["min_share"] = coverage(nearest_classes(images, real, labels), k)
         cells = f"{row['present']}/{k} | {row['min_share']:.2f}" if table else "- | -"
-        print(f"| {row['set']} | {row['n']} | {row['noisy']:.1f} | {cells} | {row['cast']:.1f} |")
+        fid = f" FID {row['fid']:.2f}, KID x 1000 {1000 * row['kid']:.2f}" if scorer else ""
+        print(f"| {row['set']} | {row['n']} | {row['noisy']:.1f} | {cells} | {row['cast']:.1f} |{fid}", flush=True)
         if args.json:
             with open(args.json, "a") as f:
                 f.write(json.dumps(row) + "\n")
