@@ -133,6 +133,25 @@ def test_train_help_is_sectioned_without_empty_defaults(capsys, monkeypatch):
     assert "--help-all describes the options after 'more:'" in short
 
 
+def test_class_conditioning_options_follow_the_models_own(capsys, monkeypatch):
+    """dcgan's --res once came after the AC-GAN options it inherits; they now have their own heading."""
+    text = _help_text(["train", "dcgan", "--help"], capsys, monkeypatch).lower()
+    model, cond, gan = (text.index(f"\n{t}:\n") for t in ("model", "class conditioning (ac-gan)", "gan options"))
+    assert model < text.index("--res ") < cond < text.index("  --class-cond") < gan
+
+
+def test_a_heading_whose_options_are_all_folded_is_named_not_crashed(capsys):
+    import click
+
+    from zoo_core.options import SectionedCommand
+
+    opt = click.Option(["--rare"], help="seldom used")
+    opt.zoo_section = "extras"
+    cmd = SectionedCommand("x", params=[opt], callback=lambda **kw: None, order=("extras",))
+    text = cmd.get_help(click.Context(cmd))
+    assert "extras:" in text and "more: --rare" in text
+
+
 def test_top_level_help_gives_each_command_its_whole_first_sentence(capsys, monkeypatch):
     out = _help_text(["--help"], capsys, monkeypatch)
     listed = out.split("Commands:\n", 1)[1]

@@ -61,12 +61,13 @@ def _train_command(spec) -> click.Command:
 
     doc = f"Train {spec.name}: {spec.summary}"
     return SectionedCommand(spec.name, params=params, callback=run, help=doc, short_help=spec.summary,
-                            order=HELP_ORDER, full=("options", "model"), brief=HELP_BRIEF)
+                            order=HELP_ORDER, full=("options", "model", CLASS_SECTION), brief=HELP_BRIEF)
 
 
 #: ``zoo train NAME --help``: the headings in order; the model's own options are always described,
 #: of the options every model (or every GAN) shares only these, the rest are named (``--help-all``).
-HELP_ORDER = ("model", "GAN options", "data", "run", "optimisation", "logging and evaluation", "hardware")
+CLASS_SECTION = "class conditioning (AC-GAN)"  # zoo_core.gan.acgan.ClassCondOptions.HELP_SECTION
+HELP_ORDER = ("model", CLASS_SECTION, "GAN options", "data", "run", "optimisation", "logging and evaluation", "hardware")
 HELP_BRIEF = frozenset({"z_dim", "loss", "lr_g", "lr_d", "data", "flip", "labels", "out", "init", "resume", "steps",
                         "seed", "batch_size", "grad_accum", "lr", "grad_clip", "ema", "sample_every",
                         "checkpoint_every", "eval_every", "logger", "device", "precision"})

@@ -138,7 +138,8 @@ class SectionedCommand(click.Command):
             shown = [p for p in groups[title] if everything or title in self.full or p.name in self.brief]
             more = [p.opts[0] for p in groups[title] if p not in shown]
             with formatter.section(title):
-                formatter.write_dl([p.get_help_record(ctx) for p in shown])
+                if shown:  # click refuses an empty definition list
+                    formatter.write_dl([p.get_help_record(ctx) for p in shown])
                 if more:  # wrapped by hand: click's wrapper breaks flags at hyphens ("--instance-" / "noise")
                     _write_names(formatter, "more: ", more)
                     folded = True

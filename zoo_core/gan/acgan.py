@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from zoo_core.config import opt
 from zoo_core.errors import ZooError
@@ -36,6 +36,8 @@ from zoo_core.labels import ClassLayout, relabel
 @dataclass
 class ClassCondOptions:
     """Config fields of a class-conditional GAN; mix in before ``GANOptions``. Imports no torch."""
+
+    HELP_SECTION: ClassVar[str] = "class conditioning (AC-GAN)"  # its own heading, after the model's options
 
     class_cond: bool = opt(False, "AC-GAN: condition G on the class and give D an auxiliary classifier "
                                   "(needs labelled data; the class count is read from it)")
