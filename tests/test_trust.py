@@ -483,3 +483,33 @@ def test_damaged_config_json_is_one_line(saved, capsys, content, expected):
     code, out, err = cli(["sample", str(saved), "--n", "1", "--device", "cpu"], capsys)
     _one_line_error(code, err, expected)
     assert len(err) < 400
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # 200 KB of JSON that exhausts the parser's recursion
+
+
+@pytest.mark.parametrize("where", ["config.json", "attributes.json", "metadata.jsonl", "--config", "toml"])
+def test_deeply_nested_json_is_a_one_line_error(tmp_path, capsys, where):
+    """Every JSON a folder or file may hold goes through one parser that turns RecursionError into the error."""
+    from PIL import Image
+
+    data = tmp_path / "imgs"
+    data.mkdir()
+    for i in range(2):
+        Image.new("RGB", (16, 16), (60 * i, 0, 0)).save(data / f"{i}.png")
+    if where == "config.json":
+        folder = tmp_path / "m"
+        folder.mkdir()
+        (folder / "config.json").write_text(DEEP)
+        argv = ["sample", str(folder), "--n", "1", "--out", str(tmp_path / "g.png")]
+    elif where in ("--config", "toml"):
+        cfg = tmp_path / ("c.json" if where == "--config" else "c.toml")
+        cfg.write_text(DEEP if where == "--config" else "a = " + DEEP)
+        argv = ["train", "dcgan", "--config", str(cfg), "--data", str(data), "--steps", "1"]
+    else:
+        (data / where).write_text(DEEP + ("\n" if where.endswith("jsonl") else ""))
+        argv = ["train", "dcgan", "--data", str(data), "--res", "16", "--steps", "1", "--class-cond",
+                "--out", str(tmp_path / "run")]
+    code, out, err = cli(argv, capsys)
+    assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err[-400:]
+    assert "nested too deeply" in err or "metadata.jsonl:1" in err

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ZooError
+from .trust import parse_json
 
 PREFIX = "step_"
 TEMP = ".tmp-"  # what a writer's temporary files and folders start with (cleared by remove_stale_temps)
@@ -157,8 +158,8 @@ def read(path: Path) -> tuple[dict, dict]:
     from safetensors.torch import load_file
 
     try:
-        state = json.loads((path / "state.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        state = parse_json((path / "state.json").read_text())
+    except (OSError, ValueError) as exc:
         raise ValueError(f"state.json unreadable ({exc})") from None
     tfile = path / "tensors.safetensors"
     if not tfile.is_file() or _sha256(tfile) != state.get("sha256"):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from .errors import ZooError
-from .trust import shown
+from .trust import parse_json, shown
 
 MAX_ITEMS = 64  # a list option's length unless its field says ``max_items``
 MAX_TEXT = 4096  # characters of any text option
@@ -201,8 +201,10 @@ def read_file(path: str | Path, model: str | None = None) -> dict[str, Any]:
         raise ZooError(f"config file {path} does not exist")
     try:
         text = path.read_text()
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:  # a binary file: not text
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else parse_json(text)
+    except RecursionError:  # TOML arrays nested 100,000 deep
+        raise ZooError(f"config file {path} is nested too deeply to be a table of options") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors  # a binary file: not text
         raise ZooError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from None
     if not isinstance(data, dict):
         raise ZooError(f"config file {path} must hold a table of options")

@@ -8,7 +8,6 @@ would, with any number of loader workers or torch.distributed ranks.
 
 from __future__ import annotations
 
-import json
 import random
 import warnings
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from .config import opt
 from .errors import ZooError
 from .labels import ATTRIBUTES_FILE, read_attributes
 from .pixels import HIGH_BIT_MODES, as_mode, mode_summary
+from .trust import parse_json
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
@@ -78,9 +78,9 @@ def _read_captions(root: Path, paths: list[Path]) -> list[list[str]]:
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = parse_json(line)
                 by_name.setdefault(str(rec["file_name"]), []).append(str(rec["text"]))
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError):
                 raise ZooError(f"{meta}:{n}: expected a JSON object with file_name and text") from None
     out = []
     for p in paths:

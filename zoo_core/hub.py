@@ -27,7 +27,7 @@ from .hub_download import download, pull  # noqa: F401 - part of this module's A
 from .hub_network import bounded, http_error, network_errors, status_of, timed_out, timeout
 from .runs import Run
 from .sources import REPO_ID
-from .trust import shown
+from .trust import parse_json, shown
 
 FORMAT = 1
 PLUGIN_NAME = re.compile(r"zoo-[a-z0-9]+(?:-[a-z0-9]+)*")  # the only package names a hint may show
@@ -90,8 +90,8 @@ def read_json(path: Path) -> Any:
         size = path.stat().st_size
         if size > MAX_CONFIG_BYTES:
             raise ZooError(f"{path} is {size >> 20} MB; a zoo config.json is at most {MAX_CONFIG_BYTES >> 20} MB")
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # ValueError covers JSON and UTF-8 errors
+        return parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError covers JSON and UTF-8 errors
         raise ZooError(f"{path} is missing or not valid JSON ({first_line(exc)[:120]})") from None
 
 

@@ -9,7 +9,6 @@ anything else is refused with one line and nothing in the file is executed.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ZooError
+from .trust import parse_json
 
 MAX_JSON_BYTES = 1 << 20  # configs are a few KB; a bigger "config" is not one
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
@@ -31,7 +31,7 @@ def read_json(path: Path, what: str = "config") -> dict[str, Any]:
     if size > MAX_JSON_BYTES:
         raise ZooError(f"{path} is {size} bytes, too big for a {what} (at most {MAX_JSON_BYTES})")
     try:
-        data = json.loads(path.read_text())
+        data = parse_json(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ZooError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):

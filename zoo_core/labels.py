@@ -15,7 +15,6 @@ format: relative image path -> {attribute: value}). Imports no torch.
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ZooError
+from .trust import parse_json
 
 SEP = "="  # "attribute=value"
 ATTRIBUTES_FILE = "attributes.json"
@@ -134,7 +134,7 @@ def read_attributes(root: Path, paths: Sequence[Path]) -> tuple[list[str], list[
     if size > MAX_ATTRIBUTES_BYTES:
         raise ZooError(f"{path} is {size} bytes, too big for a label file (at most {MAX_ATTRIBUTES_BYTES})")
     try:
-        table = json.loads(path.read_text())
+        table = parse_json(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ZooError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):

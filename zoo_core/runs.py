@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import checkpoint as ckpt
 from .errors import ZooError
+from .trust import parse_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from .registry import ModelSpec
@@ -102,8 +103,8 @@ class Run(os.PathLike):
         if not path.is_file():
             return None
         try:
-            record = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            record = parse_json(path.read_text())
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise ZooError(f"{path} is not valid JSON ({exc}); move it away or choose another folder") from None
         if not isinstance(record, dict):
             raise ZooError(f"{path} must hold a JSON object; move it away or choose another folder")

@@ -29,6 +29,18 @@ def loading(source: str, trust_code: bool = False) -> Iterator[None]:
         _UNTRUSTED.reset(token)
 
 
+def parse_json(text: str) -> Any:
+    """``json.loads`` for a file's text, where every way it can fail is a ValueError: besides bad JSON, text
+    nested 100,000 deep (``[[[[...``, a few hundred KB) exhausts the parser's recursion, a RecursionError that
+    would otherwise escape the one-line error handling as a traceback."""
+    import json
+
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def shown(text: Any, limit: int = 80) -> str:
     """``repr`` of a value that came from a file, cut to ``limit`` characters (a name, not a payload)."""
     out = repr(text)
