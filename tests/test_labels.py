@@ -104,3 +104,13 @@ def test_relabel_matches_names():
         relabel([(0, 0)], ClassLayout.of(3, ["gender=F", "size=S", "size=L"]), model)
     with pytest.raises(ZooError, match=r"class names 'd' are unknown to the model \(it knows a, b, c\)"):
         relabel([0], ClassLayout.of(2, ["a", "d"]), ClassLayout.of(3, ["a", "b", "c"]))
+
+
+def test_long_name_lists_are_cut_in_messages():
+    from zoo_core.labels import ClassLayout, name_list
+
+    names = [f"c{i}" for i in range(100)]
+    assert name_list(names) == ", ".join(names[:20]) + ", ... (80 more)"
+    with pytest.raises(ZooError) as err:
+        ClassLayout.of(100, names).value_index(0, "nope")
+    assert "c19, ... (80 more)" in str(err.value) and "c20," not in str(err.value)

@@ -151,7 +151,9 @@ def class_labels(n: int, label: int | str | None, num_classes: int, generator, d
     except TypeError:
         index = None
     if index is None or not 0 <= index < num_classes:
-        valid = f"a class name ({', '.join(names)}) or " if names else ""
+        from .labels import name_list
+
+        valid = f"a class name ({name_list(names)}) or " if names else ""
         raise ZooError(f"label (--class) must be {valid}an integer between 0 and {num_classes - 1}, got {label!r}")
     return torch.full((n,), index, dtype=torch.long, device=device)
 

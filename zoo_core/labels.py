@@ -29,6 +29,13 @@ ATTRIBUTES_FILE = "attributes.json"
 MAX_ATTRIBUTES_BYTES = 512 << 20  # FashionGen's 290k images take ~60 MB; far more is no label file
 
 
+def name_list(names: Sequence[str], most: int = 20) -> str:
+    """``a, b, c`` for messages; past ``most`` names, ``... (N more)``: a model's config may name 100,000."""
+    names = [str(n) for n in names]
+    more = f", ... ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
 @dataclass(frozen=True)
 class ClassLayout:
     """The class input of a conditional model: its attributes, each one's value names (empty: unnamed) and size."""
@@ -91,7 +98,7 @@ class ClassLayout:
         except (TypeError, ValueError):
             index = None
         if isinstance(value, bool) or index is None or not 0 <= index < k:
-            valid = f"one of {', '.join(names)} (or an index 0..{k - 1})" if names else f"an integer 0..{k - 1}"
+            valid = f"one of {name_list(names)} (or an index 0..{k - 1})" if names else f"an integer 0..{k - 1}"
             raise ZooError(f"{flag}: no{where} value {value!r}; valid{where} values: {valid}")
         return index
 
@@ -171,7 +178,7 @@ def relabel(labels: list[Any], old: ClassLayout, new: ClassLayout) -> list[Any]:
         if missing:
             where = f"attribute {a!r} " if a else "class names "
             raise ZooError(f"the data's {where}{', '.join(map(repr, missing[:5]))} are unknown to the model (it knows "
-                           f"{', '.join(new.values[j])}); rename or drop those labels")
+                           f"{name_list(new.values[j])}); rename or drop those labels")
         columns.append((j, [new.values[j].index(v) for v in names]))
 
     def one(label: Any) -> Any:
