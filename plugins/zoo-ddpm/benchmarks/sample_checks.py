@@ -102,7 +102,8 @@ def main(argv=None) -> None:
     p.add_argument("--n", type=int, default=1000, help="held-out real images for FID (quality_budgets.py's --n)")
     p.add_argument("--res", type=int, default=16)
     p.add_argument("--seed", type=int, default=0, help="quality_budgets.py's --seed")
-    p.add_argument("--only", default="", help="score only the sets whose name contains this")
+    p.add_argument("--only", default="", help="score only the sets whose name contains one of these "
+                                              "(comma-separated)")
     p.add_argument("--limit", type=int, default=None, help="score the first N samples of each set (compare sets "
                                                            "of different sizes at one N: FID is biased by N)")
     args = p.parse_args(argv)
@@ -115,7 +116,7 @@ def main(argv=None) -> None:
           f"{float(torch.quantile(high_frequency(gray_levels(real)), 0.99)):.2f} grey levels")
     print("| sample set | n | noisy % (real: 1) | classes present | smallest class / uniform | cast |")
     print("|---|---|---|---|---|---|")
-    for path in sorted(p for p in Path(args.keep).glob("*.safetensors") if args.only in p.stem):
+    for path in sorted(p for p in Path(args.keep).glob("*.safetensors") if any(o in p.stem for o in args.only.split(","))):
         images = load_file(str(path))["images"][: args.limit]
         row = {"set": path.stem, "n": len(images), "noisy": 100 * noisy_share(images, real),
                "cast": colour_cast(images)}
