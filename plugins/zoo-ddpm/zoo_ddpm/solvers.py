@@ -8,8 +8,8 @@ trained once with T = 1000 steps samples well in 10-20 network evaluations:
   (x0) prediction, integrating exactly in lambda = log(alpha / sigma). Given the same timesteps its
   first-order first and last steps and update rule are those of diffusers'
   ``DPMSolverMultistepScheduler`` (``algorithm_type="dpmsolver++"``, ``solver_order=2``), step for
-  step; ``spacing="linspace"`` also picks diffusers' default timesteps. The default spacing is
-  uniform in log-SNR (see :func:`solver_timesteps` for why).
+  step, and its default timesteps (``spacing="linspace"``) are diffusers' default too: measured on image
+  data it beat the spacing uniform in log-SNR by a third in FID (see :func:`solver_timesteps`).
 - ``heun``: Karras et al. 2022 ("Elucidating the Design Space of Diffusion-Based Generative Models",
   arXiv:2206.00364), Algorithm 1 without churn: Heun's method on dy/dsigma = (y - D(y)) / sigma in
   the scaled variable y = x / alpha, over Karras' rho = 7 sigma ramp (sigma_max 80), Euler on the
@@ -78,15 +78,20 @@ def _snap(log_sigmas: np.ndarray, targets: np.ndarray) -> list[int]:
     return _unique(np.abs(log_sigmas[None, :] - targets[:, None]).argmin(axis=1))
 
 
-def solver_timesteps(diffusion: GaussianDiffusion, steps: int | str, spacing: str = "logsnr") -> list[int]:
+def solver_timesteps(diffusion: GaussianDiffusion, steps: int | str, spacing: str = "linspace") -> list[int]:
     """The trained timesteps a solver evaluates the network at, highest first (then it lands on x0).
 
     ``spacing`` for an int number of steps:
 
-    - ``"logsnr"`` (default): uniform in log-SNR from the last trained timestep to the first, as
-      DPM-Solver recommends for small images; on Gaussian data it is the only spacing whose 10 steps
-      keep the spread within 5% (linspace loses half of it: its lowest step is t = 100 of 1000).
-    - ``"linspace"``: diffusers' default, ``round(linspace(0, T-1, steps+1))`` reversed without the 0.
+    - ``"linspace"`` (dpm++'s default): diffusers' default, ``round(linspace(0, T-1, steps+1))`` reversed
+      without the 0. Its last jump to x0 starts at t = T/steps, which keeps only the posterior mean there:
+      on Gaussian data half the spread of narrow data is lost at 10 steps, but on images (unseen 16 px
+      digits, docs/quality_ddpm.md) that jump denoises and FID was a third lower than log-SNR's (10 and
+      20 steps, 250 paired samples: 44 vs 62, 43 vs 57; KID halved). Users judge samples, so it is the
+      default.
+    - ``"logsnr"``: uniform in log-SNR from the last trained timestep to the first, as DPM-Solver
+      recommends for small images; on Gaussian data the only spacing whose 10 steps keep the spread
+      within 5%, but on images it spends its steps at noise levels too low or too high to matter.
     - ``"karras"``: Karras et al.'s rho = 7 ramp over sigma in [sigma(0), min(sigma(T-1), 80)].
 
     Spaced points are snapped to the nearest trained timestep (repeats dropped). A string ``steps``
@@ -123,7 +128,7 @@ class _Denoiser:
 
 def dpm_solver_pp(model, n: int, *, generator: torch.Generator, steps: int | str | None = 20,
                   progress: Progress | None = None, clip: bool | None = None, cond: dict | None = None,
-                  x_T: torch.Tensor | None = None, spacing: str = "logsnr",
+                  x_T: torch.Tensor | None = None, spacing: str = "linspace",
                   callback: Callable[[int, torch.Tensor], None] | None = None, **_) -> torch.Tensor:
     """DPM-Solver++ 2M in ``steps`` network evaluations (default 20); deterministic given x_T.
 
