@@ -3,6 +3,8 @@ step for step against diffusers' schedulers on the same model outputs."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -216,3 +218,11 @@ def test_every_diffusion_model_samples_with_them_from_the_api_and_the_cli(tmp_pa
                                    "--out", str(out), "--device", "cpu"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert out.is_file()
+
+
+def test_short_zero_terminal_snr_schedules_step_through_clamped_alpha_bars():
+    """T = 20 with zero terminal SNR: alpha-bar of both t = 19 and t = 18 is below 2^-24 and clamps to it,
+    so linspace's first step has h = 0; the next step falls back to first order instead of dividing by 0."""
+    oracle = GaussianOracle(0.5, rescale_zero_terminal_snr(linear_betas(20)), "v")
+    mean_err, spread = _spread(oracle, dpm_solver_pp, steps=20)
+    assert math.isfinite(mean_err) and abs(mean_err) < 0.05 and 0.5 < spread < 1.5

@@ -149,8 +149,10 @@ def dpm_solver_pp(model, n: int, *, generator: torch.Generator, steps: int | str
         else:
             a_t, sig_t = _alpha_sigma(diffusion, ts[i + 1])
             h = math.log(a_t / sig_t) - lam_s
-            # 2M: extrapolate x0 linearly in lambda from the previous step (r = h_prev / h)
-            d = x0 if prev_x0 is None else x0 + (x0 - prev_x0) * (h / (2 * (lam_s - prev_lam)))
+            # 2M: extrapolate x0 linearly in lambda from the previous step (r = h_prev / h); first order
+            # after a step of h = 0 (two zero-terminal-SNR timesteps whose alpha-bar both clamp to 2^-24)
+            second = prev_x0 is not None and lam_s != prev_lam
+            d = x0 + (x0 - prev_x0) * (h / (2 * (lam_s - prev_lam))) if second else x0
             x = (sig_t / sig_s) * x - a_t * math.expm1(-h) * d
         prev_x0, prev_lam = x0, lam_s
         if callback is not None:
