@@ -84,7 +84,8 @@ def test_attributes_json_labels_a_folder(tmp_path):
 
 
 @pytest.mark.parametrize("text, match", [
-    ("[1]", "must map each image path"),
+    ("[1]", r"must hold a JSON object \(the label file\)"),
+    ('{"x.png": [1]}', "must map each image path"),
     ('{"x.png": {"a": 1}}', "names none of the 4 images"),
     ("{", "is not valid JSON"),
 ])

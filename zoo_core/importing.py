@@ -22,14 +22,15 @@ MAX_JSON_BYTES = 1 << 20  # configs are a few KB; a bigger "config" is not one
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 
 
-def read_json(path: Path, what: str = "config") -> dict[str, Any]:
-    """A JSON object from ``path`` (at most 1 MiB), or a one-line ZooError."""
+def read_json(path: Path, what: str = "config", limit: int | None = None) -> dict[str, Any]:
+    """A JSON object from ``path`` (at most ``limit`` bytes, default 1 MiB), or a one-line ZooError."""
+    limit = MAX_JSON_BYTES if limit is None else limit
     try:
         size = path.stat().st_size
     except OSError:
         raise ZooError(f"{path} is missing (expected the {what})") from None
-    if size > MAX_JSON_BYTES:
-        raise ZooError(f"{path} is {size} bytes, too big for a {what} (at most {MAX_JSON_BYTES})")
+    if size > limit:
+        raise ZooError(f"{path} is {size} bytes, too big for a {what} (at most {limit})")
     try:
         data = parse_json(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ZooError
-from .trust import parse_json
 
 SEP = "="  # "attribute=value"
 ATTRIBUTES_FILE = "attributes.json"
@@ -136,15 +135,11 @@ def read_attributes(root: Path, paths: Sequence[Path]) -> tuple[list[str], list[
     index per image, several give ``attribute=value`` names and a tuple per image. Images the file does not
     list, and attributes it does not give for an image, are -1 (unknown).
     """
+    from .importing import read_json
+
     path = root / ATTRIBUTES_FILE
-    size = path.stat().st_size
-    if size > MAX_ATTRIBUTES_BYTES:
-        raise ZooError(f"{path} is {size} bytes, too big for a label file (at most {MAX_ATTRIBUTES_BYTES})")
-    try:
-        table = parse_json(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ZooError(f"{path} is not valid JSON ({str(exc).splitlines()[0]})") from None
-    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+    table = read_json(path, "label file", MAX_ATTRIBUTES_BYTES)  # bounded, one-line errors
+    if not all(isinstance(v, dict) for v in table.values()):
         raise ZooError(f"{path} must map each image path (relative to the folder) to {{attribute: value}}")
     rows = [table.get(p.relative_to(root).as_posix()) or {} for p in paths]
     if not any(rows):
