@@ -98,6 +98,12 @@ def test_class_labels():
     assert class_labels(3, None, 0, g, "cpu") is None
     with pytest.raises(ZooError, match=r"^ddpm model is not class-conditional; drop label= \(--class\)$"):
         class_labels(3, 1, 0, g, "cpu", "ddpm")
-    for bad in (10, -1, True, 1.5, "2"):
-        with pytest.raises(ZooError, match=r"label \(--class\) must be an integer between 0 and 9"):
+    assert class_labels(2, " 7", 10, g, "cpu").tolist() == [7, 7]  # digits, as `zoo sample --class 7` passes
+    for bad in (10, -1, True, 1.5, "x", "12"):
+        with pytest.raises(ZooError, match=r"^label \(--class\): no value .*; valid values: an integer 0\.\.9$"):
             class_labels(3, bad, 10, g, "cpu")
+    named = ("cat", "dog", "7")  # a class named by digits wins over the index
+    assert class_labels(1, "7", 3, g, "cpu", names=named).tolist() == [2]
+    assert class_labels(1, "dog", 3, g, "cpu", names=named).tolist() == [1]
+    with pytest.raises(ZooError, match=r"no value 'cow'; valid values: one of cat, dog, 7 \(or an index 0\.\.2\)$"):
+        class_labels(1, "cow", 3, g, "cpu", names=named)

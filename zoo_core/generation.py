@@ -7,7 +7,6 @@ CLI and ``generate()`` agree.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -131,12 +130,14 @@ def class_labels(n: int, label: int | str | None, num_classes: int, generator, d
                  names: Sequence[str] = ()):
     """``n`` class indices for a class-conditional model: ``label`` repeated, or drawn from ``generator``.
 
-    ``label`` is an index, or one of the class ``names`` the model keeps (``zoo sample --class`` passes
-    digits as an index, other text as a name). An unconditional model (``num_classes`` 0) returns None and refuses a given
-    ``label``; an unknown name or an index outside ``[0, num_classes)`` is a one-line ZooError listing
-    the valid ones.
+    ``label`` is an index (an int, or digits), or one of the class ``names`` the model keeps (a class named by
+    digits wins). An unconditional model (``num_classes`` 0) returns None and refuses a given ``label``; an
+    unknown name or an index outside ``[0, num_classes)`` is a one-line ZooError listing the valid ones
+    (``labels.ClassLayout.value_index``, the one parser of a class value, also used per attribute).
     """
     import torch
+
+    from .labels import ClassLayout
 
     if not num_classes:
         if label is not None:
@@ -144,17 +145,8 @@ def class_labels(n: int, label: int | str | None, num_classes: int, generator, d
         return None
     if label is None:
         return torch.randint(0, num_classes, (n,), generator=generator).to(device)
-    if isinstance(label, str) and label.strip() in names:
-        return torch.full((n,), list(names).index(label.strip()), dtype=torch.long, device=device)
-    try:
-        index = None if isinstance(label, bool) else operator.index(label)
-    except TypeError:
-        index = None
-    if index is None or not 0 <= index < num_classes:
-        from .labels import name_list
-
-        valid = f"a class name ({name_list(names)}) or " if names else ""
-        raise ZooError(f"label (--class) must be {valid}an integer between 0 and {num_classes - 1}, got {label!r}")
+    names = tuple(map(str, names)) if len(names) == num_classes else ()
+    index = ClassLayout(("",), (names,), (num_classes,)).value_index(0, label, flag="label (--class)")
     return torch.full((n,), index, dtype=torch.long, device=device)
 
 

@@ -198,7 +198,7 @@ def test_class_folder_names_are_kept_and_sampled_by_name(tmp_path, capsys):
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["sample", str(run), "--class", "triangle", "--out", str(tmp_path / "x.png"), "--device", "cpu"])
-    assert "must be a class name (circle, square) or an integer between 0 and 1, got 'triangle'" in \
+    assert "no value 'triangle'; valid values: one of circle, square (or an index 0..1)" in \
         capsys.readouterr().err
 
 

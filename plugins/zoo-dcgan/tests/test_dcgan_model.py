@@ -112,7 +112,7 @@ def test_class_conditioning_reads_labels_and_fixes_the_class():
     a = model.generate(4, seed=1, label=0)
     b = model.generate(4, seed=1, label=2)
     assert a.shape == b.shape == (4, 3, 16, 16) and (a - b).abs().max() > 1e-3
-    with pytest.raises(ZooError, match="between 0 and 2"):
+    with pytest.raises(ZooError, match=r"no value 3; valid values: one of a, b, c \(or an index 0\.\.2\)"):
         model.generate(1, label=3)
     # interpolation keeps seed A's class: its first frame is generate(1, seed=A)
     assert torch.allclose(model.interpolate(5, 9, 3)[0], model.generate(1, seed=5)[0], atol=1e-6)
