@@ -110,33 +110,60 @@ def run(args) -> list[dict]:
     extra = tuple(shlex.split(args.zoo_args))
     with tempfile.TemporaryDirectory() as tmp:
         for budget in args.budget_list:
+            if args.load:
+                sides = [(side, from_pretrained(Path(args.load) / f"{side.split()[0]}_{budget}_model",
+                                                device=args.torch_device), 0)
+                         for side in grids if side.split()[0] in args.sides]
+                score_sides(args, budget, sides, grids, curve, scorer, records)
+                continue
             t0 = time.perf_counter()
             quality_ddpm.train_zoo(args, Path(tmp) / f"zoo{budget}", budget if "zoo" in args.sides else 1,
                                    args.family, extra)  # 1 step: the resolved config, for the reference
             zoo = from_pretrained(Path(tmp) / f"zoo{budget}" / "final", device=args.torch_device)
+            if args.keep and "zoo" in args.sides:
+                keep_model(Path(args.keep), "zoo", budget, Path(tmp) / f"zoo{budget}" / "final")
             sides = [("zoo defaults", zoo, time.perf_counter() - t0)] if "zoo" in args.sides else []
             if "diffusers" in args.sides:
                 t0 = time.perf_counter()
                 ref, unet = reference_model(args, zoo.config, budget, Path(tmp) / f"ref{budget}")
+                if args.keep:
+                    keep_model(Path(args.keep), "diffusers", budget, Path(tmp) / f"ref{budget}" / "zoo")
                 sides.append(("diffusers recipe", ref, time.perf_counter() - t0))
                 n_zoo, n_ref = common.count_params(zoo.unet), common.count_params(unet)
                 print(f"parameters: zoo {n_zoo:,}, diffusers {n_ref:,} (heads: zoo {zoo.config.num_heads}, "
                       f"diffusers {ref.config.num_heads})", flush=True)
                 matched.check_params(n_zoo, n_ref)
-            for side, model, train_s in sides:
-                for sampler, steps in points_for(args, budget, grids[side], curve):
-                    t0 = time.perf_counter()
-                    images = model.generate(args.n, seed=args.seed, sampler=sampler, steps=steps,
-                                            batch_size=args.sample_batch).cpu()
-                    rec = {"side": side, "budget": budget, "sampler": sampler, "steps": steps,
-                           "in_channels": model.config.in_channels, "train_s": round(train_s),
-                           "sample_s": round(time.perf_counter() - t0), **scorer(images),
-                           "cast": colour_cast(images.expand(-1, 3, -1, -1))}
-                    records.append(rec)
-                    print(json.dumps(rec), flush=True)
-                    if args.keep:
-                        keep_samples(Path(args.keep), rec, images)
+            score_sides(args, budget, sides, grids, curve, scorer, records)
     return records
+
+
+def score_sides(args, budget: int, sides, grids, curve, scorer, records: list[dict]) -> None:
+    """Sample and score each (side, model, training seconds) at its grid's points; append the records."""
+    for side, model, train_s in sides:
+        for sampler, steps in points_for(args, budget, grids[side], curve):
+            t0 = time.perf_counter()
+            images = model.generate(args.n, seed=args.seed, sampler=sampler, steps=steps,
+                                    batch_size=args.sample_batch).cpu()
+            rec = {"side": side, "budget": budget, "sampler": sampler, "steps": steps,
+                   "in_channels": model.config.in_channels, "train_s": round(train_s),
+                   "sample_s": round(time.perf_counter() - t0), **scorer(images),
+                   "cast": colour_cast(images.expand(-1, 3, -1, -1))}
+            records.append(rec)
+            print(json.dumps(rec), flush=True)
+            if args.keep:
+                keep_samples(Path(args.keep), rec, images)
+
+
+def keep_model(folder: Path, side: str, budget: int, model: Path) -> Path:
+    """Save a trained model (a zoo model folder) as ``folder/SIDE_BUDGET_model``, so more samplers or sample
+    counts can be scored later (``--load``) without training again."""
+    import shutil
+
+    dest = folder / f"{side}_{budget}_model"
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(model, dest)
+    return dest
 
 
 def keep_samples(folder: Path, rec: dict, images) -> Path:
@@ -282,6 +309,8 @@ def main(argv=None) -> None:
                    help="which sides to train and score: zoo, diffusers or both (e.g. the reference alone at "
                         "4x the steps)")
     p.add_argument("--keep", default=None, help="folder to save every scored sample set in (uint8 safetensors)")
+    p.add_argument("--load", default=None, help="a --keep folder of an earlier run: score its saved models "
+                                                 "(SIDE_BUDGET_model) at this --grid instead of training")
     p.add_argument("--md", default=None, help="the markdown report, plots beside it (default "
                                                "docs/quality_FAMILY.md)")
     args = p.parse_args(argv)
