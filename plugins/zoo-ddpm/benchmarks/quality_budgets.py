@@ -111,8 +111,7 @@ def run(args) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for budget in args.budget_list:
             if args.load:
-                sides = [(side, from_pretrained(Path(args.load) / f"{side.split()[0]}_{budget}_model",
-                                                device=args.torch_device), 0)
+                sides = [(side, from_pretrained(saved_model(Path(args.load), side, budget), device=args.torch_device), 0)
                          for side in grids if side.split()[0] in args.sides]
                 score_sides(args, budget, sides, grids, curve, scorer, records)
                 continue
@@ -164,6 +163,15 @@ def keep_model(folder: Path, side: str, budget: int, model: Path) -> Path:
         shutil.rmtree(dest)
     shutil.copytree(model, dest)
     return dest
+
+
+def saved_model(folder: Path, side: str, budget: int) -> Path:
+    """The model ``keep_model`` saved for ``side`` at ``budget`` in ``folder``; a one-line exit when it is not there."""
+    path = folder / f"{side.split()[0]}_{budget}_model"
+    if not (path / "config.json").is_file():
+        raise SystemExit(f"--load {folder}: no saved model {path.name} (train it with --keep {folder} --budgets "
+                         f"{budget}, or pass --sides and --budgets that were kept)")
+    return path
 
 
 def keep_samples(folder: Path, rec: dict, images) -> Path:

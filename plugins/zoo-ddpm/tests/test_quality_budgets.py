@@ -1,0 +1,52 @@
+"""The quality benchmark's split runs (plugins/zoo-ddpm/benchmarks/quality_budgets.py): models trained by one
+run (``--keep``) and scored by another (``--load``) give the samples the first run scored."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import quality_budgets  # noqa: E402
+
+TINY = "--channel-mults 1,2 --num-res-blocks 1 --channels 32 --attn-res 32"
+
+
+def gray_folder(root: Path, n: int = 12) -> Path:
+    root.mkdir()
+    for i in range(n):
+        Image.new("RGB", (8, 8), (20 * i, 20 * i, 20 * i)).save(root / f"{i:02d}.png")
+    return root
+
+
+def run(tmp_path: Path, *extra: str) -> list[dict]:
+    out = tmp_path / f"run{len(list(tmp_path.glob('run*')))}.json"
+    quality_budgets.main(["--data", str(tmp_path / "gray"), "--res", "8", "--budgets", "2", "--batch", "4",
+                          "--n", "6", "--sweep", "all", "--pixel-fd", "--device", "cpu", "--threads", "1",
+                          "--md", str(tmp_path / "report.md"), "--json", str(out), "--zoo-args", TINY, *extra])
+    return json.loads(out.read_text())["rows"]
+
+
+def test_keep_saves_models_that_load_scores_again(tmp_path):
+    gray_folder(tmp_path / "gray")
+    keep = tmp_path / "keep"
+    first = run(tmp_path, "--grid", "ddim:3", "--curve", "ddim:3", "--keep", str(keep))
+    assert {p.name for p in keep.glob("*_model")} == {"zoo_2_model", "diffusers_2_model"}
+    again = run(tmp_path, "--grid", "ddim:3 dpm++:2", "--curve", "ddim:3", "--load", str(keep),
+                "--sides", "diffusers", "--keep", str(tmp_path / "again"))
+    assert [(r["side"], r["sampler"], r["steps"]) for r in again[1:]] == [
+        ("diffusers recipe", "ddim", 3), ("diffusers recipe", "dpm++", 2)]
+    before = load_file(str(keep / "diffusers_2_ddim3.safetensors"))["images"]
+    after = load_file(str(tmp_path / "again" / "diffusers_2_ddim3.safetensors"))["images"]
+    assert before.shape == (6, 3, 8, 8) and (before == after).all()  # the same model, seed and sampler
+    ref = next(r for r in first if r["side"] == "diffusers recipe")
+    assert again[1]["fid"] == pytest.approx(ref["fid"])
+
+
+def test_load_names_a_missing_model(tmp_path):
+    gray_folder(tmp_path / "gray")
+    with pytest.raises(SystemExit, match="no saved model"):
+        run(tmp_path, "--load", str(tmp_path / "nothing"))
