@@ -115,3 +115,27 @@ def test_long_name_lists_are_cut_in_messages():
     with pytest.raises(ZooError) as err:
         ClassLayout.of(100, names).value_index(0, "nope")
     assert "c19, ... (80 more)" in str(err.value) and "c20," not in str(err.value)
+
+
+def _png(path):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (4, 4)).save(path)
+    return path
+
+
+def test_the_label_source_is_chosen_before_labels_are_read(tmp_path):
+    from zoo_core.labels import image_labels
+
+    paths = [_png(tmp_path / f) for f in ("cat/1.png", "cat/2.png", "dog/3.png")]
+    assert image_labels(tmp_path, paths) == (["cat", "dog"], [0, 0, 1], [])
+    assert image_labels(tmp_path, paths, "none") == ([], [-1, -1, -1], [])
+    (tmp_path / "attributes.json").write_text(json.dumps({"cat/1.png": {"size": "big"}, "dog/3.png": {"size": "small"}}))
+    assert image_labels(tmp_path, paths) == (["big", "small"], [0, -1, 1], [])  # the file wins over folders
+    assert image_labels(tmp_path, paths, "folders") == (["cat", "dog"], [0, 0, 1], [])
+    loose = [*paths, _png(tmp_path / "4.png")]
+    (tmp_path / "attributes.json").unlink()
+    assert image_labels(tmp_path, loose) == ([], [-1] * 4, [])  # an image beside the folders: unlabelled
+    with pytest.raises(ZooError, match="some images lie directly in"):
+        image_labels(tmp_path, loose, "folders")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from .config import opt
 from .errors import ZooError
-from .labels import ATTRIBUTES_FILE, read_attributes
+from .labels import image_labels
 from .pixels import HIGH_BIT_MODES, as_mode, mode_summary
 from .trust import parse_json
 
@@ -134,17 +134,7 @@ class FolderSource(Source):
             raise ZooError(f"{len(small)} image(s) under {root} are smaller than the {min_size}px crop "
                            f"(e.g. {small[0]}); lower --center-crop/--random-crop or remove them")
         self.paths = good
-        first = [p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1 else "" for p in good]
-        names = sorted(set(first))
-        use = labels == "folders" or (labels == "auto" and len(names) >= 2 and "" not in names)
-        if labels == "folders" and "" in names:
-            raise ZooError(f"--labels folders: some images lie directly in {root}, not in a class folder")
-        self.class_names = names if use else []
-        self.labels = [names.index(f) for f in first] if use else [-1] * len(good)
-        self.attributes: list[str] = []
-        if labels == "auto" and (root / ATTRIBUTES_FILE).is_file():
-            names, self.labels = read_attributes(root, good)
-            self.class_names, self.attributes = ([], names) if isinstance(self.labels[0], tuple) else (names, [])
+        self.class_names, self.labels, self.attributes = image_labels(root, good, labels)
         self.captions = _read_captions(root, good)
 
     def __len__(self) -> int:

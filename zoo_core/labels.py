@@ -128,6 +128,23 @@ class ClassLayout:
         return out
 
 
+def image_labels(root: Path, paths: Sequence[Path], source: str = "auto") -> tuple[list[str], list[Any], list[str]]:
+    """``(class_names, labels, attributes)`` of the images ``paths`` under ``root`` (``--labels``: auto, folders or
+    none). Auto takes ``root/attributes.json`` when there is one, else the first-level folders when there are at
+    least two and no image lies beside them; unlabelled images are -1. Several attributes give ``attributes``
+    their names and ``class_names`` none (each label is then a tuple, see :func:`read_attributes`)."""
+    if source == "auto" and (root / ATTRIBUTES_FILE).is_file():
+        names, labels = read_attributes(root, paths)
+        return ([], labels, names) if isinstance(labels[0], tuple) else (names, labels, [])
+    first = [p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1 else "" for p in paths]
+    folders = sorted(set(first))
+    if source == "folders" and "" in folders:
+        raise ZooError(f"--labels folders: some images lie directly in {root}, not in a class folder")
+    if source == "folders" or (source == "auto" and len(folders) >= 2 and "" not in folders):
+        return folders, [folders.index(f) for f in first], []
+    return [], [-1] * len(paths), []
+
+
 def read_attributes(root: Path, paths: Sequence[Path]) -> tuple[list[str], list[Any]]:
     """Names (see :class:`ClassLayout`) and per-image labels from ``root/attributes.json`` for the images ``paths``.
 
