@@ -136,12 +136,13 @@ def image_labels(root: Path, paths: Sequence[Path], source: str = "auto") -> tup
     if source == "auto" and (root / ATTRIBUTES_FILE).is_file():
         names, labels = read_attributes(root, paths)
         return ([], labels, names) if isinstance(labels[0], tuple) else (names, labels, [])
-    first = [p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1 else "" for p in paths]
+    first = [parts[0] if len(parts) > 1 else "" for parts in (p.relative_to(root).parts for p in paths)]
     folders = sorted(set(first))
     if source == "folders" and "" in folders:
         raise ZooError(f"--labels folders: some images lie directly in {root}, not in a class folder")
     if source == "folders" or (source == "auto" and len(folders) >= 2 and "" not in folders):
-        return folders, [folders.index(f) for f in first], []
+        index = {f: i for i, f in enumerate(folders)}  # a lookup per image, not a scan of every class name
+        return folders, [index[f] for f in first], []
     return [], [-1] * len(paths), []
 
 
