@@ -47,6 +47,16 @@ def warnings_as_lines():
         yield
 
 
+def _default_steps(model, sampler: str | None) -> int | None:
+    """The sampling steps ``generate`` takes when ``--steps`` is not given, for the PNG metadata (None for a
+    model without steps, e.g. a GAN)."""
+    how = getattr(model, "default_steps", None)
+    try:
+        return how(sampler) if how is not None else None
+    except ZooError:
+        return None
+
+
 def _sampler_name(model, sampler: str | None) -> str | None:
     """The sampler ``generate`` will use, for the PNG metadata (None if the model has none registered)."""
     from .generation import sampler_fn
@@ -106,7 +116,8 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts
-    meta = {"model": model.zoo_name, "seed": seed, "sampler": _sampler_name(model, sampler), "steps": steps,
+    meta = {"model": model.zoo_name, "seed": seed, "sampler": _sampler_name(model, sampler),
+            "steps": steps if steps is not None else _default_steps(model, sampler),
             "prompt": prompts, "class": label, "truncation": truncation, "eta": eta}
     if interpolate:
         if not hasattr(model, "interpolate"):

@@ -1,5 +1,5 @@
 """--eval-every on a diffusion model samples with DPM-Solver++ (20 steps), not 1,000 ancestral
-steps, unless --eval-sampler/--eval-steps say otherwise, and prints its results."""
+steps (with learned variances: 100 respaced ancestral steps, as ``zoo sample`` does), unless --eval-sampler/--eval-steps say otherwise, and prints its results."""
 
 from __future__ import annotations
 
@@ -22,13 +22,16 @@ def _evals(run):
     return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
 
 
-@pytest.mark.parametrize("extra,sampling,shown", [
-    ([], {"sampler": "dpm++", "steps": 20}, "dpm++ 20 steps"),
-    (["--eval-sampler", "ddim", "--eval-steps", "5"], {"sampler": "ddim", "steps": 5}, "ddim 5 steps"),
+@pytest.mark.parametrize("name,extra,sampling,shown", [
+    ("ddpm", [], {"sampler": "dpm++", "steps": 20}, "dpm++ 20 steps"),
+    ("ddpm", ["--eval-sampler", "ddim", "--eval-steps", "5"], {"sampler": "ddim", "steps": 5}, "ddim 5 steps"),
+    # learned variances: what `zoo sample` draws (dpm++ reads only the mean; quality_iddpm.md)
+    ("iddpm", ["--timesteps", "200"], {"sampler": "ancestral", "steps": 100}, "ancestral 100 steps"),
+    ("iddpm", ["--variance", "large", "--loss", "simple"], {"sampler": "dpm++", "steps": 20}, "dpm++ 20 steps"),
 ])
-def test_diffusion_eval_uses_a_fast_sampler_and_prints(tmp_path, extra, sampling, shown):
+def test_diffusion_eval_uses_a_fast_sampler_and_prints(tmp_path, name, extra, sampling, shown):
     run = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["train", "ddpm", "--out", str(run), *TINY, *extra], catch_exceptions=False)
+    res = CliRunner().invoke(cli, ["train", name, "--out", str(run), *TINY, *extra], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     (record,) = _evals(run)
     assert {k: record[k] for k in ("sampler", "steps")} == sampling
