@@ -14,7 +14,8 @@ from .releases import PAPER, RELEASES, URL
 def register_models(register):
     register(ModelSpec(
         name="iddpm",
-        summary="Improved DDPM: cosine schedule, learned variances, hybrid loss, fast respaced sampling; "
+        summary="Improved DDPM: cosine schedule, learned variances, hybrid loss, fast respaced sampling "
+                "(100 ancestral steps by default); "
                 "optional class conditioning (--class-cond)",
         family="diffusion",
         config="zoo_iddpm.config:IDDPMConfig",
