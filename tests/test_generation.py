@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from zoo_core.errors import ZooError
-from zoo_core.generation import Progress, class_labels, generate, progress_bar
+from zoo_core.generation import Progress, class_labels, generate, progress_bar, sampling_used
 from zoo_core.plugins import registry
 from zoo_core.registry import ModelSpec, SamplerSpec
 
@@ -54,6 +54,22 @@ def test_generate_batches_seeds_and_passes_per_batch_values(gen):
 def test_generate_refuses_a_sampler_the_model_does_not_list(gen):
     with pytest.raises(ZooError, match="sampler 'latent' does not apply to gentest"):
         generate(gen, 2, sampler="latent")
+
+
+def test_sampling_used_resolves_the_defaults_a_record_shows(gen):
+    assert sampling_used(gen) == {"sampler": "recorder", "steps": None}  # the first listed; no step count known
+    def default_steps(sampler):
+        if sampler != "recorder":
+            raise ZooError(f"sampler {sampler!r} does not apply")
+        return 12
+
+    gen.default_steps = default_steps
+    assert sampling_used(gen) == {"sampler": "recorder", "steps": 12}
+    assert sampling_used(gen, steps=3) == {"sampler": "recorder", "steps": 3}  # what the user gave wins
+    assert sampling_used(gen, "latent") == {"sampler": "latent", "steps": None}  # refused later by generate
+    gan = Gen()
+    gan.zoo_name = "no-such-model"  # nothing registered: a GAN's one pass
+    assert sampling_used(gan) == {"sampler": None, "steps": None}
 
 
 def test_progress_counts_batches_or_sampler_steps(gen, monkeypatch):

@@ -47,26 +47,6 @@ def warnings_as_lines():
         yield
 
 
-def _default_steps(model, sampler: str | None) -> int | None:
-    """The sampling steps ``generate`` takes when ``--steps`` is not given, for the PNG metadata (None for a
-    model without steps, e.g. a GAN)."""
-    how = getattr(model, "default_steps", None)
-    try:
-        return how(sampler) if how is not None else None
-    except ZooError:
-        return None
-
-
-def _sampler_name(model, sampler: str | None) -> str | None:
-    """The sampler ``generate`` will use, for the PNG metadata (None if the model has none registered)."""
-    from .generation import sampler_fn
-
-    try:
-        return sampler_fn(model, sampler)[0]
-    except ZooError:
-        return sampler
-
-
 @click.command()
 @click.argument("src")
 @click.option("--n", "n", type=click.IntRange(min=1), default=16, show_default=True, help="number of images")
@@ -102,7 +82,7 @@ def _sampler_name(model, sampler: str | None) -> str | None:
 def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation,
            eta, interpolate, frames, options, device, revision, trust_code):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id (hf://owner/name)."""
-    from .generation import model_options
+    from .generation import model_options, sampling_used
     from .hub import from_pretrained
     from .images import save_folder, save_gif, save_grid
     from .outputs import plan_output
@@ -116,8 +96,7 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
     prompts = _read_prompts(prompt, prompts_file)
     if prompts is not None:
         extra["prompt"] = prompts
-    meta = {"model": model.zoo_name, "seed": seed, "sampler": _sampler_name(model, sampler),
-            "steps": steps if steps is not None else _default_steps(model, sampler),
+    meta = {"model": model.zoo_name, "seed": seed, **sampling_used(model, sampler, steps),
             "prompt": prompts, "class": label, "truncation": truncation, "eta": eta}
     if interpolate:
         if not hasattr(model, "interpolate"):

@@ -30,6 +30,23 @@ def sampler_fn(model, name: str | None) -> tuple[str, Callable]:
     return name, load_object(reg.sampler(name).fn)
 
 
+def sampling_used(model, sampler: str | None = None, steps: int | None = None) -> dict[str, Any]:
+    """``{"sampler", "steps"}`` that ``model.generate(sampler=sampler, steps=steps)`` uses, defaults resolved
+    (the model's first sampler; its ``default_steps(sampler)`` when it has one), for records a user reads
+    later: PNG metadata, ``zoo eval``'s results. None where a model has no such choice (a GAN)."""
+    try:
+        name = sampler_fn(model, sampler)[0]
+    except ZooError:
+        name = sampler
+    how = getattr(model, "default_steps", None)
+    if steps is None and how is not None and name is not None:
+        try:
+            steps = how(name)
+        except ZooError:
+            pass
+    return {"sampler": name, "steps": steps}
+
+
 class Progress:
     """A rich progress display with any number of tasks, or a silent stand-in when disabled.
 

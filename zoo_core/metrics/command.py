@@ -29,6 +29,7 @@ def _list_table() -> None:
 
 def _show(results: dict, stderr: bool = False) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="zoo eval", title_justify="left")
@@ -43,6 +44,10 @@ def _show(results: dict, stderr: bool = False) -> None:
         con.print(f"extractor {ext['name']} (weights {ext['weights_hash']}, resize {ext['resize']})", highlight=False)
     con.print(f"{results['n_fake']} generated, {results['n_real'] or 0} real images at {results['res']}px",
               highlight=False)
+    how = results.get("sampling")
+    if how:
+        steps = f", {how['steps']} steps" if how.get("steps") else ""
+        con.print(f"sampled with {escape(str(how['sampler']))}{steps}", highlight=False)
     for note in results.get("notes", []):
         con.print(f"[yellow]note:[/] {note}", highlight=False)
 
@@ -128,6 +133,12 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
         raise ZooError("--sampler/--steps apply to models; SRC is a folder of images")
     results = ev(target, n, save_stats=save_stats, gen_kwargs=gen_kwargs, res=res, progress=True)
     results = {"src": str(src), "data": data, **results}
+    if is_model:  # how the images were drawn, defaults resolved: a score means little without it
+        from ..generation import sampling_used
+
+        sampling = sampling_used(target, sampler, steps)
+        if any(v is not None for v in sampling.values()):
+            results["sampling"] = sampling
     to_stdout = as_json or out == "-"
     _show(results, stderr=to_stdout)  # stdout then holds the JSON only, for `| jq`
     text = json.dumps(results, indent=2) + "\n"

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -69,3 +71,16 @@ def test_zoo_sample_records_the_default_and_takes_ancestral(tmp_path):
                         catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert {k: read_meta(tmp_path / "i.png")[k] for k in ("sampler", "steps")} == {"sampler": "ancestral", "steps": "100"}
+
+
+@pytest.mark.parametrize("args,sampling", [([], {"sampler": "ancestral", "steps": 100}),
+                                           (["--sampler", "ddim"], {"sampler": "ddim", "steps": 50}),
+                                           (["--steps", "7"], {"sampler": "ancestral", "steps": 7})])
+def test_zoo_eval_records_how_the_model_was_sampled(tmp_path, args, sampling):
+    folder = tiny("iddpm", timesteps=400).save_pretrained(tmp_path / "iddpm")
+    out = tmp_path / "results.json"
+    res = CliRunner().invoke(cli, ["eval", str(folder), "--data", "builtin:shapes", "--n", "2", "--extractor",
+                                   "random", "--device", "cpu", "--out", str(out), *args], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["sampling"] == sampling
+    assert f"sampled with {sampling['sampler']}, {sampling['steps']} steps" in res.output
