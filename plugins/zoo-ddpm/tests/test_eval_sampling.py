@@ -28,6 +28,8 @@ def _evals(run):
     # learned variances: what `zoo sample` draws (dpm++ reads only the mean; quality_iddpm.md)
     ("iddpm", ["--timesteps", "200"], {"sampler": "ancestral", "steps": 100}, "ancestral 100 steps"),
     ("iddpm", ["--variance", "large", "--loss", "simple"], {"sampler": "dpm++", "steps": 20}, "dpm++ 20 steps"),
+    ("ddpm", ["--variance", "learned", "--loss", "hybrid", "--timesteps", "200"],  # the variances' rule, any family
+     {"sampler": "ancestral", "steps": 100}, "ancestral 100 steps"),
 ])
 def test_diffusion_eval_uses_a_fast_sampler_and_prints(tmp_path, name, extra, sampling, shown):
     run = tmp_path / "run"

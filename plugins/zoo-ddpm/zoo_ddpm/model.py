@@ -75,7 +75,7 @@ class DDPM(ZooModelMixin, nn.Module):
             raise ZooError("eta (--eta) applies to the ddim sampler only")
         if isinstance(steps, str):  # a respacing string such as "10,15,20" (iDDPM's Python API)
             total_steps = len(space_timesteps(self.config.timesteps, steps))  # its ZooError names the spec
-        elif steps is not None and not 1 <= steps <= self.config.timesteps:
+        elif not 1 <= steps <= self.config.timesteps:
             raise ZooError(f"steps (--steps) must be between 1 and {self.config.timesteps}, got {steps}")
         else:
             total_steps = steps

@@ -34,9 +34,6 @@ class IDDPMTrainer(DDPMTrainer):
         self.timestep_sampler = make_timestep_sampler(config.timestep_sampler, model.diffusion.T)
         # previews use the paper's fast sampler: ancestral, respaced to 50 steps
         self.preview_kwargs = {"sampler": "ancestral", "steps": min(50, model.diffusion.T)}
-        if config.variance == "learned":  # --eval-every scores what `zoo sample` draws: DPM-Solver++ reads only
-            # the mean and scored 57 FID where 100 ancestral steps scored 30 (docs/quality_iddpm.md)
-            self.eval_kwargs = {"sampler": "ancestral", "steps": model.default_steps("ancestral")}
 
     def sample_timesteps(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Timesteps and importance weights 1 / (T p_t) (all ones for the uniform sampler)."""
