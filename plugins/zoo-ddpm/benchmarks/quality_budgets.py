@@ -276,13 +276,14 @@ def line_plot(path: Path, title: str, xlabel: str, series: dict[str, list[tuple[
 
 
 def plots(args, records: list[dict]) -> None:
-    floor, last = records[0]["fid"], args.budget_list[-1]
+    floor = records[0]["fid"]
     by_steps: dict[str, list] = {}
     for r in records[1:]:
-        if r["budget"] == last:
-            by_steps.setdefault(f"{r['side']}, {r['sampler']}", []).append((r["steps"], r["fid"]))
-    line_plot(Path(f"{args.plot_prefix}_sampling_steps.png"), f"{args.metric} vs sampling steps, "
-              f"{last:,} training steps", "sampling steps", by_steps, floor)
+        by_steps.setdefault((r["side"].split()[0], r["budget"], r["sampler"]), []).append((r["steps"], r["fid"]))
+    swept = {f"{side} {budget:,}, {sampler}": pts for (side, budget, sampler), pts in by_steps.items()
+             if len(pts) > 1 or budget == args.budget_list[-1]}  # a lone curve point elsewhere is no line
+    line_plot(Path(f"{args.plot_prefix}_sampling_steps.png"), f"{args.metric} ({args.n} samples) vs sampling "
+              "steps, per side, training steps and sampler", "sampling steps", swept, floor)
     curve = parse_grid(args.curve)[0]
     by_budget: dict[str, list] = {}
     for r in records[1:]:
@@ -290,6 +291,30 @@ def plots(args, records: list[dict]) -> None:
             by_budget.setdefault(r["side"], []).append((r["budget"], r["fid"]))
     line_plot(Path(f"{args.plot_prefix}_training_steps.png"), f"{args.metric} vs training steps "
               f"({curve[0]} {curve[1]})", "training steps", by_budget, floor)
+
+
+def merged_records(paths: list[str]) -> list[dict]:
+    """The records of earlier runs, read from their ``--json`` files or logs (any line that is a JSON record),
+    the real-vs-real floor first; a later record of the same side, budget, sampler and steps replaces an
+    earlier one. So split runs (one side per core, ``--load`` for more samplers) make one report."""
+    floor, rows = None, {}
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            if not line.startswith("{"):
+                continue
+            rec = json.loads(line)
+            for r in rec.get("rows", [rec]):
+                if "side" not in r or "fid" not in r:
+                    continue
+                if r["budget"] == 0:
+                    floor = floor or r
+                else:
+                    rows[(r["side"], r["budget"], r["sampler"], r["steps"])] = r
+    if floor is None or not rows:
+        raise SystemExit(f"--merge: no records with a real-vs-real floor and scored rows in {', '.join(paths)}")
+    order = {"zoo defaults": 0, "diffusers recipe": 1}
+    return [floor, *sorted(rows.values(), key=lambda r: (r["budget"], order.get(r["side"], 2), r["sampler"],
+                                                         r["steps"]))]
 
 
 def main(argv=None) -> None:
@@ -319,6 +344,9 @@ def main(argv=None) -> None:
     p.add_argument("--keep", default=None, help="folder to save every scored sample set in (uint8 safetensors)")
     p.add_argument("--load", default=None, help="a --keep folder of an earlier run: score its saved models "
                                                  "(SIDE_BUDGET_model) at this --grid instead of training")
+    p.add_argument("--merge", nargs="+", default=None, metavar="FILE",
+                   help="write the report and plots from earlier runs' records (--json files or logs) instead "
+                        "of training: split runs become one report")
     p.add_argument("--md", default=None, help="the markdown report, plots beside it (default "
                                                "docs/quality_FAMILY.md)")
     args = p.parse_args(argv)
@@ -335,11 +363,16 @@ def main(argv=None) -> None:
     common.print_machine()
     md = Path(args.md or HERE.parents[2] / "docs" / f"quality_{args.family}.md")
     args.plot_prefix = md.with_suffix("")
-    with tempfile.TemporaryDirectory() as tmp:
-        args.data_name = "builtin:shapes as gray RGB PNGs (1,024 images)" if args.data == "gray" else args.data
-        if args.data == "gray":
-            args.data = gray_folder(Path(tmp) / "gray", 1024)
-        records = run(args)
+    args.data_name = "builtin:shapes as gray RGB PNGs (1,024 images)" if args.data == "gray" else args.data
+    if args.merge:
+        records = merged_records(args.merge)
+        args.metric = "Inception FID" if "kid" in records[0] else "pixel FD"
+        args.budget_list = sorted({r["budget"] for r in records[1:]})
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.data == "gray":
+                args.data = gray_folder(Path(tmp) / "gray", 1024)
+            records = run(args)
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(markdown(args, records))
     plots(args, records)

@@ -50,3 +50,24 @@ def test_load_names_a_missing_model(tmp_path):
     gray_folder(tmp_path / "gray")
     with pytest.raises(SystemExit, match="no saved model"):
         run(tmp_path, "--load", str(tmp_path / "nothing"))
+
+
+def test_merge_makes_one_report_of_split_runs(tmp_path):
+    """One side per run (e.g. one core each), then --merge: one table with the floor once, both sides' rows, a
+    rerun's record replacing the earlier one of the same point, and the plots."""
+    gray_folder(tmp_path / "gray")
+    zoo = run(tmp_path, "--grid", "ddim:2,3", "--curve", "ddim:3", "--sides", "zoo")
+    ref = run(tmp_path, "--grid", "ddim:3", "--curve", "ddim:3", "--sides", "diffusers")
+    log = tmp_path / "log.txt"  # a log: print lines around the records, a later record of a point wins
+    log.write_text("machine: cpu\n" + json.dumps({**zoo[2], "fid": -1.0}) + "\nwrote report\n")
+    md = tmp_path / "merged" / "report.md"
+    quality_budgets.main(["--merge", *map(str, sorted(tmp_path.glob("run*.json"))), str(log), "--md", str(md),
+                          "--curve", "ddim:3", "--n", "6", "--batch", "4", "--device", "cpu", "--threads", "1"])
+    text = md.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| zoo defaults | 2 |")
+            or line.startswith("| diffusers recipe | 2 |")]
+    assert [r.split(" | ")[2:4] for r in rows] == [["ddim", "2"], ["ddim", "3"], ["ddim", "3"]]
+    assert "| -1.0 |" in rows[1] and f"{ref[1]['fid']:.1f}" in rows[2]
+    assert text.count("real vs real") == 1 and (tmp_path / "merged" / "report_sampling_steps.png").is_file()
+    with pytest.raises(SystemExit, match="no records"):
+        quality_budgets.main(["--merge", str(log), "--md", str(md), "--device", "cpu", "--threads", "1"])
