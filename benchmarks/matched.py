@@ -19,7 +19,7 @@ The mapping, one zoo option to one diffusers argument, so both networks are the 
                                   diffusers' ResnetBlock2D(down/up=True) is our residual resampling block,
                                   2x2 average pool / nearest 2x after norm1 + SiLU, before conv1, and on
                                   the skip path too (the importer's exactness test checks it)
-    timesteps, linear betas, "large" variance -> DDPMScheduler(..., variance_type="fixed_large")
+    timesteps, linear betas, variance      -> DDPMScheduler(...); "large" -> fixed_large, else fixed_small
 
 Heads: the zoo keeps a head COUNT per attention layer, diffusers a head WIDTH (heads = width //
 attention_head_dim). Where every attention layer (the levels in attn_res and the middle) has one width,
@@ -79,8 +79,11 @@ def build_unet(cfg):
 def ddpm_scheduler(cfg):
     from diffusers import DDPMScheduler
 
+    # the recipe's DDPMScheduler keeps diffusers' default variance (fixed_small); a zoo config that samples
+    # with b_t (Ho et al.'s, variance large) gets fixed_large, so the two samplers stay step-for-step equal
+    variance = "fixed_large" if cfg.variance == "large" else "fixed_small"
     return DDPMScheduler(num_train_timesteps=cfg.timesteps, beta_start=cfg.beta_start, beta_end=cfg.beta_end,
-                         beta_schedule="linear", variance_type="fixed_large", clip_sample=cfg.clip_denoised)
+                         beta_schedule="linear", variance_type=variance, clip_sample=cfg.clip_denoised)
 
 
 def ddim_scheduler(cfg):

@@ -162,6 +162,7 @@ def test_defaults_presets_and_the_lr_sized_to_the_network():
     cfgs = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), ("flags", {"res": 16, "channels": 32})])
     assert cfgs["train"].lr is None and cfgs["train"].ema_gamma == 6.94
     assert (cfgs["model"].prediction, cfgs["model"].zero_terminal_snr, cfgs["model"].min_snr_gamma) == ("v", True, 5.0)
+    assert cfg.variance == "large" and cfgs["model"].variance == "small"  # saved configs: Ho's; new runs: b~_t
     iddpm = layer({**classes, "model": IDDPMConfig}, [("defaults", dict(IDDPMConfig.TRAIN_DEFAULTS))])["model"]
     assert (iddpm.prediction, iddpm.zero_terminal_snr, iddpm.min_snr_gamma) == ("eps", False, 0.0)  # the paper's
     assert resolve_lr(cfgs["train"], cfgs["model"]).lr == pytest.approx(8e-4)
@@ -172,7 +173,7 @@ def test_defaults_presets_and_the_lr_sized_to_the_network():
     for name in ("ho2020", "cifar10", "celeba128"):
         cfgs = layer(classes, [("defaults", dict(DDPMConfig.TRAIN_DEFAULTS)), (name, DDPMConfig.PRESETS[name])])
         assert (cfgs["model"].prediction, cfgs["model"].zero_terminal_snr, cfgs["model"].min_snr_gamma,
-                cfgs["train"].ema_gamma) == ("eps", False, 0.0, None), name
+                cfgs["model"].variance, cfgs["train"].ema_gamma) == ("eps", False, 0.0, "large", None), name
 
 
 @pytest.mark.parametrize("prediction", ["v", "x0"])
