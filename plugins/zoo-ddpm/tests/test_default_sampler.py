@@ -1,6 +1,7 @@
 """`zoo sample` and ``generate()`` of a DDPM default to DPM-Solver++ in 20 steps (measured within 10% of
 1,000 ancestral steps' FID, docs/performance.md); ancestral stays one flag away. iDDPM keeps ancestral, in
-100 respaced steps when its variances are learned (as good as all 1,000 on unseen digits, quality_iddpm.md)."""
+100 respaced steps when its variances are learned (as good as all 1,000 on unseen digits, quality_iddpm.md);
+so does ancestral sampling with the posterior variance (better than all 1,000 there, quality_ddpm.md)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def test_learned_variances_sample_100_respaced_ancestral_steps_by_default():
 
 
 @pytest.mark.parametrize("name,timesteps,kw,expected", [
-    ("iddpm", 400, {"variance": "large", "loss": "simple"}, 400),  # fixed variances: respacing them costs quality; all T
+    ("iddpm", 400, {"variance": "large", "loss": "simple"}, 400),  # b_t: respacing it costs most quality; all T
+    ("ddpm", 400, {"variance": "small"}, 100),  # the posterior variance b~_t (ddpm's default for new runs) respaces
+    ("ddpm", 400, {}, 400),  # a config that names no variance is Ho et al.'s b_t
     ("iddpm", 40, {}, 40),  # never more steps than T
     ("ddpm", 400, {"variance": "learned", "loss": "hybrid"}, 100),  # the rule is the variances', not the family's
 ])

@@ -15,10 +15,12 @@ from .config import DDPMConfig
 from .diffusion import GaussianDiffusion, make_betas, space_timesteps
 from .unet import UNet
 
-#: ``generate``'s ancestral step count for a model with learned variances: Nichol & Dhariwal (2021) show
-#: learned variances keep ancestral sampling's quality at 100 respaced steps; on unseen digits 100 steps
-#: scored what all 1,000 did at a tenth of the cost (docs/quality_iddpm.md). Fixed variances keep all T.
-LEARNED_VARIANCE_STEPS = 100
+#: ``generate``'s ancestral step count unless the variance is Ho et al.'s b_t: Nichol & Dhariwal (2021) show
+#: learned variances, and to a lesser degree the posterior b~_t, keep ancestral sampling's quality at 100
+#: respaced steps. On unseen digits, learned: 100 steps scored what all 1,000 did (29.9 vs 29.95,
+#: docs/quality_iddpm.md); b~_t (ddpm's default): 43.4 vs 57.5, and diffusers' recipe 181.1 vs 176.1
+#: (docs/quality_ddpm.md). b_t loses most when respaced (136.0 at 100 vs 67.2 at 1,000): it keeps all T.
+RESPACED_ANCESTRAL_STEPS = 100
 
 
 class DDPM(ZooModelMixin, nn.Module):
@@ -84,15 +86,15 @@ class DDPM(ZooModelMixin, nn.Module):
 
     def default_steps(self, sampler: str | None = None) -> int:
         """The sampling steps ``generate`` takes with ``sampler`` (default: the model's) when none are
-        given: the few-step samplers' own (dpm++ 20, heun 18, ddim 50), ancestral with learned variances
-        ``LEARNED_VARIANCE_STEPS`` respaced steps, ancestral with fixed variances all T; never more than T.
+        given: the few-step samplers' own (dpm++ 20, heun 18, ddim 50), ancestral ``RESPACED_ANCESTRAL_STEPS``
+        respaced steps with learned or posterior (small) variances and all T with b_t (large); never more than T.
         ``zoo sample`` records it in the PNG metadata."""
         return self._default_steps(*sampler_fn(self, sampler))
 
     def _default_steps(self, name: str, fn) -> int:
         own = getattr(fn, "default_steps", None)
-        if own is None and name == "ancestral" and self.config.variance == "learned":
-            own = LEARNED_VARIANCE_STEPS
+        if own is None and name == "ancestral" and self.config.variance != "large":
+            own = RESPACED_ANCESTRAL_STEPS
         return min(own or self.config.timesteps, self.config.timesteps)
 
     def extra_repr(self) -> str:
