@@ -198,3 +198,28 @@ def test_unsupported_configs_are_one_line_errors(tmp_path):
     (src / "diffusion_pytorch_model.safetensors").unlink()
     with pytest.raises(ZooError, match="has no diffusion_pytorch_model.safetensors or"):
         convert(src, tmp_path / "zoo")
+
+
+@pytest.mark.parametrize("variance,expected", [("small", "fixed_small"), ("learned", "fixed_small"),
+                                               ("large", "fixed_large")])
+def test_benchmark_reference_scheduler_keeps_the_recipes_variance(variance, expected, tmp_path):
+    """The quality benchmark's reference samples as train_unconditional's pipeline does: its DDPMScheduler has
+    diffusers' default fixed_small (an iDDPM zoo side included); only a zoo config sampling with b_t gets
+    fixed_large, for step-for-step comparisons. The converted model samples with the matching zoo variance."""
+    import sys
+    from pathlib import Path
+
+    from zoo_ddpm.config import DDPMConfig
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+    try:
+        import matched
+    finally:
+        sys.path.pop(0)
+    kw = {"loss": "hybrid"} if variance == "learned" else {}
+    sched = matched.ddpm_scheduler(DDPMConfig(res=32, variance=variance, **kw))
+    assert sched.config.variance_type == expected
+    sched.save_pretrained(tmp_path / "src")
+    _unet(CIFAR10, seed=1).save_pretrained(tmp_path / "src")
+    model = from_pretrained(convert(tmp_path / "src", tmp_path / "zoo"), device="cpu")
+    assert model.config.variance == expected.removeprefix("fixed_")
