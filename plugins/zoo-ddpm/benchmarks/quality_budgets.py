@@ -223,9 +223,10 @@ def markdown(args, records: list[dict]) -> str:
 
 
 def line_plot(path: Path, title: str, xlabel: str, series: dict[str, list[tuple[int, float]]],
-              floor: float | None = None) -> Path:
+              floor: float | None = None, colours: dict[str, int] | None = None, thin: set[str] = frozenset()) -> Path:
     """A small log-x line chart drawn with PIL (no plotting library is installed): one marked line per
-    series, the real-vs-real floor dashed."""
+    series, the real-vs-real floor dashed; ``colours`` picks a series' palette index (default its position),
+    ``thin`` series are drawn with thin lines (e.g. the reference side, coloured like zoo's same sampler)."""
     from PIL import Image, ImageDraw
 
     from zoo_core.plot import COLOURS
@@ -261,10 +262,10 @@ def line_plot(path: Path, title: str, xlabel: str, series: dict[str, list[tuple[
         for px in range(left, left + pw, 8):
             draw.line([px, py, px + 4, py], fill=(120, 120, 120))
     for i, (name, data) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
+        colour = COLOURS[(colours or {}).get(name, i) % len(COLOURS)]
         p = [xy(x, y) for x, y in sorted(data) if math.isfinite(y)]
         if len(p) > 1:
-            draw.line(p, fill=colour, width=2)
+            draw.line(p, fill=colour, width=1 if name in thin else 3)
         for px, py in p:
             draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
         draw.text((left + pw + 10, top + 14 * i), name, fill=colour)
@@ -280,10 +281,13 @@ def plots(args, records: list[dict]) -> None:
     by_steps: dict[str, list] = {}
     for r in records[1:]:
         by_steps.setdefault((r["side"].split()[0], r["budget"], r["sampler"]), []).append((r["steps"], r["fid"]))
-    swept = {f"{side} {budget:,}, {sampler}": pts for (side, budget, sampler), pts in by_steps.items()
-             if len(pts) > 1 or budget == args.budget_list[-1]}  # a lone curve point elsewhere is no line
+    swept = {k: pts for k, pts in by_steps.items() if len(pts) > 1}  # a lone point is no line
+    kinds = sorted({(budget, sampler) for _, budget, sampler in swept})
+    names = {k: f"{k[0]} {k[1]:,}, {k[2]}" for k in swept}
     line_plot(Path(f"{args.plot_prefix}_sampling_steps.png"), f"{args.metric} ({args.n} samples) vs sampling "
-              "steps, per side, training steps and sampler", "sampling steps", swept, floor)
+              "steps; thin lines: diffusers", "sampling steps", {names[k]: swept[k] for k in swept}, floor,
+              colours={names[k]: kinds.index(k[1:]) for k in swept},
+              thin={names[k] for k in swept if k[0] != "zoo"})
     curve = parse_grid(args.curve)[0]
     by_budget: dict[str, list] = {}
     for r in records[1:]:
