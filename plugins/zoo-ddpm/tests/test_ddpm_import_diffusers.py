@@ -42,6 +42,19 @@ SCHEDULER = {"_class_name": "DDPMScheduler", "beta_end": 0.02, "beta_schedule": 
              "clip_sample": True, "num_train_timesteps": 1000, "trained_betas": None, "variance_type": "fixed_large"}
 
 
+def _matched():
+    """benchmarks/matched.py, the quality benchmark's zoo -> diffusers mapping (not an installed module)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+    try:
+        import matched
+    finally:
+        sys.path.pop(0)
+    return matched
+
+
 def _unet(config: dict, seed: int = 0):
     """A published config's UNet2DModel with every tensor N(0, 0.2^2), so that every weight matters."""
     unet = diffusers.UNet2DModel(**GOOGLE, **config).eval()
@@ -96,17 +109,10 @@ def test_residual_resampling_and_scale_shift_equal_unet2dmodel(tmp_path):
 def test_benchmark_reference_unet_is_the_zoo_iddpm_unet(mults, attn_res, heads, tmp_path):
     """quality_budgets' reference (benchmarks/matched.py) for iDDPM's U-Net options converts back to those
     options, with as many parameters as the zoo's own network; heads as matched.py's docstring explains."""
-    import sys
-    from pathlib import Path
-
     from zoo_ddpm.config import DDPMConfig
     from zoo_ddpm.model import DDPM
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
-    try:
-        import matched
-    finally:
-        sys.path.pop(0)
+    matched = _matched()
     cfg = DDPMConfig(res=16, channels=32, channel_mults=mults, num_res_blocks=1, attn_res=attn_res, num_heads=4,
                      scale_shift_norm=True, resblock_updown=True)
     unet = matched.build_unet(cfg).eval()
@@ -206,16 +212,9 @@ def test_benchmark_reference_scheduler_keeps_the_recipes_variance(variance, expe
     """The quality benchmark's reference samples as train_unconditional's pipeline does: its DDPMScheduler has
     diffusers' default fixed_small (an iDDPM zoo side included); only a zoo config sampling with b_t gets
     fixed_large, for step-for-step comparisons. The converted model samples with the matching zoo variance."""
-    import sys
-    from pathlib import Path
-
     from zoo_ddpm.config import DDPMConfig
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
-    try:
-        import matched
-    finally:
-        sys.path.pop(0)
+    matched = _matched()
     kw = {"loss": "hybrid"} if variance == "learned" else {}
     sched = matched.ddpm_scheduler(DDPMConfig(res=32, variance=variance, **kw))
     assert sched.config.variance_type == expected
