@@ -212,6 +212,48 @@ def test_sample_out_decisions_and_no_silent_overwrite(saved_gan, tmp_path, monke
     assert code == 2 and "already holds 3 of the files" in err
 
 
+def test_a_sample_folder_is_written_batch_by_batch_as_one_generate_call_draws_it(saved_gan, tmp_path, capsys,
+                                                                                  monkeypatch):
+    """--n 50000 --out DIR (a set for FID) holds one batch in memory, and a late failure keeps what was written."""
+    import numpy as np
+    from PIL import Image
+
+    from zoo_core.hub import from_pretrained
+    from zoo_core.images import to_uint8
+
+    base = ["sample", str(saved_gan), "--n", "5", "--batch-size", "2", "--seed", "3", "--device", "cpu"]
+    model = from_pretrained(saved_gan, device="cpu")
+    want = to_uint8(model.generate(5, seed=3, batch_size=2)).permute(0, 2, 3, 1).numpy()
+    cls, calls = type(model), []
+    generate = cls.generate
+
+    def counting(self, n, *args, **kwargs):
+        calls.append(n)
+        if len(calls) == 3 and fail:
+            raise ZooError("simulated failure in the third batch")
+        return generate(self, n, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "generate", counting)
+    fail = False
+    assert run_cli(base + ["--out", str(tmp_path / "imgs")], capsys)[0] == 0
+    got = np.stack([np.asarray(Image.open(tmp_path / "imgs" / f"{i:05d}.png")) for i in range(5)])
+    assert calls == [2, 2, 1] and np.array_equal(got, want)  # the same images, one batch at a time
+
+    calls.clear()
+    fail = True
+    code, _, err = run_cli(base + ["--out", str(tmp_path / "late")], capsys)
+    assert code != 0 and "simulated failure" in err
+    assert sorted(p.name for p in (tmp_path / "late").iterdir()) == [f"{i:05d}.png" for i in range(4)]
+
+
+def test_a_grid_of_more_images_than_anyone_can_see_points_to_a_folder(saved_gan, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for out in ([], ["--out", "big.png"]):
+        code, _, err = run_cli(["sample", str(saved_gan), "--n", "1025", "--device", "cpu", *out], capsys)
+        assert code == 2 and "at most 1024" in err and "--out " in err and "/" in err
+    assert not (tmp_path / "samples.png").exists() and not (tmp_path / "big.png").exists()
+
+
 def test_an_unknown_sample_option_is_named_as_typed(saved_gan, tmp_path, capsys):
     out = str(tmp_path / "x.png")
     code, _, err = run_cli(["sample", str(saved_gan), "-o", "foo=1", "--device", "cpu", "--out", out], capsys)

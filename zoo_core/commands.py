@@ -25,6 +25,20 @@ def _read_prompts(prompt: str | None, prompts_file: str | None) -> list[str] | N
     return [prompt] if prompt else None
 
 
+def _prompts_from(prompts: list[str] | None):
+    """``chunk_kwargs`` for :func:`~zoo_core.generation.generate_chunks`: image ``start + i`` keeps
+    ``prompts[(start + i) % len(prompts)]``, the prompt it gets in one ``generate`` call."""
+    if prompts is None:
+        return None
+    return lambda start: {"prompt": prompts[start % len(prompts):] + prompts[:start % len(prompts)]}
+
+
+def _describe(meta: dict) -> str:
+    """``dpm++ 20 steps``: the progress line of a folder being written (a GAN's: its sampler's name)."""
+    steps = f" {meta['steps']} steps" if meta.get("steps") else ""
+    return f"{meta['sampler']}{steps}" if meta.get("sampler") else "sampling"
+
+
 @contextmanager
 def warnings_as_lines():
     """Show Python warnings (a plugin's UserWarning) as one ``warning:`` line each on stderr, once per
@@ -82,7 +96,7 @@ def warnings_as_lines():
 def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt, prompts_file, label, truncation,
            eta, interpolate, frames, options, device, revision, trust_code):
     """Draw images from SRC: a run folder, a saved-model folder or a Hub repo id (hf://owner/name)."""
-    from .generation import model_options, sampling_used
+    from .generation import generate_chunks, model_options, sampling_used
     from .hub import from_pretrained
     from .images import save_folder, save_gif, save_grid
     from .outputs import plan_output
@@ -107,26 +121,31 @@ def sample(src, n, out, force, as_json, sampler, steps, seed, batch_size, prompt
             raise ZooError(f"--interpolate expects two seeds like 3,7, got {interpolate!r}") from None
         images = model.interpolate(a, b, frames, **extra)
         meta["interpolate"] = interpolate
-        nrow = frames
+        files = ([str(p) for p in save_folder(images, plan.path, meta=meta)] if plan.kind == "folder" else
+                 [str(save_gif(images, plan.path) if plan.kind == "gif" else
+                      save_grid(images, plan.path, nrow=frames, meta=meta))])
+        count = len(images)
+    elif plan.kind == "folder":  # written batch by batch: bounded memory, and a late failure keeps the rest
+        files = []
+        for start, images in generate_chunks(model, n, seed=seed, sampler=sampler, steps=steps,
+                                             batch_size=batch_size, progress=not as_json,
+                                             description=_describe(meta),
+                                             chunk_kwargs=_prompts_from(extra.pop("prompt", None)), **extra):
+            files += [str(p) for p in save_folder(images, plan.path, start=start, meta=meta)]
+        count = n
     else:
         images = model.generate(n, seed=seed, sampler=sampler, steps=steps, batch_size=batch_size,
                                 progress=not as_json, **extra)
-        nrow = None
-    if plan.kind == "folder":
-        files = [str(p) for p in save_folder(images, plan.path, meta=meta)]
-    elif plan.kind == "gif":
-        files = [str(save_gif(images, plan.path))]
-    else:
-        files = [str(save_grid(images, plan.path, nrow=nrow, meta=meta))]
+        files, count = [str(save_grid(images, plan.path, meta=meta))], len(images)
     if as_json:
-        summary = {"src": str(src), "model": model.zoo_name, "seed": seed, "n": len(images), "kind": plan.kind,
+        summary = {"src": str(src), "model": model.zoo_name, "seed": seed, "n": count, "kind": plan.kind,
                    "files": [{"path": f, "seed": seed, "index": i} for i, f in enumerate(files)]
-                   if plan.kind == "folder" else [{"path": files[0], "seed": seed, "images": len(images)}]}
+                   if plan.kind == "folder" else [{"path": files[0], "seed": seed, "images": count}]}
         if interpolate:
             summary["interpolate"] = [a, b]
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"wrote {len(images)} image(s) to {plan.path}")
+    click.echo(f"wrote {count} image(s) to {plan.path}")
 
 
 def model_info(name: str) -> dict:

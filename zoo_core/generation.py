@@ -73,6 +73,12 @@ class Progress:
                 self.done += 1
                 self.callback(self.done, self.total)
 
+    def update(self, completed: float, task=None) -> None:
+        """Set how much of a task is done (a float: part of a chunk of images); the bar only, no callback."""
+        task = self.current if task is None else task
+        if self.bar is not None and task is not None:
+            self.bar.update(task, completed=completed)
+
     def track(self, seq: Iterable, total: int | None = None) -> Iterator:
         for item in seq:
             yield item
@@ -141,6 +147,38 @@ def generate(model, n: int, *, seed: int | None = None, sampler: str | None = No
     finally:
         if eval_mode:
             model.train(was_training)
+
+
+def generate_chunks(model, n: int, *, seed: int = 0, batch_size: int | None = None, progress: bool = False,
+                    description: str = "sampling", chunk_kwargs: Callable[[int], dict] | None = None,
+                    **kwargs: Any) -> Iterator[tuple[int, Any]]:
+    """``model.generate(n, seed=seed, batch_size=batch_size, **kwargs)``'s images one batch at a time, as
+    ``(start, images)`` pairs, each yielded as soon as it is drawn.
+
+    Why: ``zoo sample --n 50000 --out DIR`` (a sample set for FID) must neither hold every image in memory
+    (50,000 at 256 px are 39 GB as floats) nor lose hours of sampling to one late failure, so each batch is
+    written before the next is drawn. The images are those of the one big call: one CPU generator seeded
+    with ``seed`` feeds every batch in order, and batch ``i`` here is batch ``i`` there. ``chunk_kwargs(start)``
+    gives what depends on the position (a prompt list rotated so image ``start + i`` keeps its prompt).
+    One bar counts images, advanced within a batch by the model's ``callback`` (denoising steps).
+    """
+    import torch
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ZooError(f"n must be a positive integer, got {n!r}")
+    bs = batch_size or min(n, 64)
+    g = torch.Generator().manual_seed(int(seed))
+    with progress_bar(progress, n, description, unit="images") as bar:
+        for start in range(0, n, bs):
+            k = min(bs, n - start)
+
+            def report(done: int, total: int, start: int = start, k: int = k) -> None:
+                bar.update(start + k * done / max(total, 1))
+
+            extra = chunk_kwargs(start) if chunk_kwargs else {}
+            images = model.generate(k, generator=g, batch_size=bs, callback=report, **kwargs, **extra)
+            bar.update(start + k)
+            yield start, images
 
 
 def class_labels(n: int, label: int | str | None, num_classes: int, generator, device, model_name: str = "this",

@@ -19,6 +19,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 DEFAULT = "samples.png"
 
 
+MAX_GRID_IMAGES = 1024  # 32 x 32 tiles: past that a grid is unreadable and, at 256 px, a gigapixel file
+
+
 @dataclass(frozen=True)
 class OutputPlan:
     """``kind`` is ``"grid"``, ``"gif"`` or ``"folder"``; ``path`` where it goes."""
@@ -67,21 +70,27 @@ def plan_output(out: str | None, n: int, force: bool = False, animation: bool = 
         Traceback (most recent call last):
         zoo_core.errors.ZooError: --out .../x.txt: expected an image file (.png, .jpg, .jpeg, .webp) for one grid, ...
     """
+    kind = "grid" if out is None else _kind(out, animation)
+    if kind == "grid" and n > MAX_GRID_IMAGES:
+        raise ZooError(f"--n {n} is too many images for one grid picture (at most {MAX_GRID_IMAGES}): write them "
+                       f"to a folder, one PNG each, with --out {Path(out or DEFAULT).stem}/")
     if out is None:
         path = Path(DEFAULT)
         i = 0
         while (path if i == 0 else path.with_name(f"{path.stem}-{i}{path.suffix}")).exists():
             i += 1
         return OutputPlan("grid", path if i == 0 else path.with_name(f"{path.stem}-{i}{path.suffix}"))
-    kind = _kind(out, animation)
     path = Path(out).expanduser()
     if kind == "folder":
         if path.exists() and not path.is_dir():
             raise ZooError(f"--out {out} exists and is not a folder")
-        taken = [p for p in (path / f"{i:05d}.png" for i in range(n)) if p.exists()] if path.is_dir() else []
+        names = {p.name for p in path.iterdir()} if path.is_dir() else set()  # one listing, whatever --n is
+        taken = sorted(name for name in names if name.endswith(".png") and name[:-4].isdigit()
+                       and name == f"{int(name[:-4]):05d}.png" and int(name[:-4]) < n)
         if taken and not force:
-            raise ZooError(f"--out {out} already holds {len(taken)} of the files to write (e.g. {taken[0].name}): "
+            raise ZooError(f"--out {out} already holds {len(taken)} of the files to write (e.g. {taken[0]}): "
                            "pass --force to overwrite them, or choose another --out")
-    elif path.exists() and not force:
+        return OutputPlan(kind, path)
+    if path.exists() and not force:
         raise ZooError(f"--out {out} exists: pass --force to overwrite it, or choose another --out")
     return OutputPlan(kind, path)

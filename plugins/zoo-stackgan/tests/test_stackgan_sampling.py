@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from zoo_stackgan.config import StackGANConfig
 from zoo_stackgan.model import StackGAN
 
 from zoo_core.cli import main
 from zoo_core.data import DataInfo
 from zoo_core.errors import ZooError
-from zoo_core.hub import save_pretrained
+from zoo_core.hub import from_pretrained, save_pretrained
+from zoo_core.images import to_uint8
 
 CAPTIONS = [["a red circle"], ["a blue square"], ["a green triangle"]]
 
@@ -80,10 +83,16 @@ def test_zoo_sample_with_prompt_and_prompts_file(model, tmp_path, capsys):
     main(["sample", str(tmp_path / "m"), "--prompt", "a red circle", "--n", "4", "--out", str(tmp_path / "x.png"),
           "--device", "cpu"])
     assert (tmp_path / "x.png").is_file()
-    (tmp_path / "p.txt").write_text("a red circle\na green triangle\n")
-    main(["sample", str(tmp_path / "m"), "--prompts", str(tmp_path / "p.txt"), "--n", "3",
+    prompts = ["a red circle", "a green triangle", "a blue square"]
+    (tmp_path / "p.txt").write_text("\n".join(prompts) + "\n")
+    main(["sample", str(tmp_path / "m"), "--prompts", str(tmp_path / "p.txt"), "--n", "5", "--batch-size", "2",
           "--out", str(tmp_path / "dir"), "--device", "cpu"])
-    assert sorted(p.name for p in (tmp_path / "dir").iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    files = sorted((tmp_path / "dir").iterdir())
+    assert [p.name for p in files] == [f"{i:05d}.png" for i in range(5)]
+    # written batch by batch, image i still shows prompt i % 3: the images of one generate call
+    want = to_uint8(from_pretrained(tmp_path / "m", device="cpu").generate(5, seed=0, prompt=prompts, batch_size=2))
+    got = torch.stack([torch.from_numpy(np.array(Image.open(p))).permute(2, 0, 1) for p in files])
+    assert torch.equal(got, want)
     with pytest.raises(SystemExit) as exit_info:
         main(["sample", str(tmp_path / "m"), "--prompt", "zebra", "--out", str(tmp_path / "y.png"), "--device", "cpu"])
     assert exit_info.value.code == 2 and "vocabulary" in capsys.readouterr().err
