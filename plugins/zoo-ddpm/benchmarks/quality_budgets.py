@@ -87,6 +87,15 @@ def reference_model(args, zoo_cfg, steps: int, folder: Path):
     return from_pretrained(convert(folder / "diffusers", folder / "zoo"), device=args.torch_device), unet
 
 
+def sides_arg(value: str) -> list[str]:
+    """``--sides``: ``zoo``, ``diffusers``, ``zoo,diffusers`` or ``both``; anything else is refused (a typo
+    would otherwise train nothing and score nothing)."""
+    sides = ["zoo", "diffusers"] if value.strip() == "both" else [s.strip() for s in value.split(",")]
+    if not sides or any(s not in ("zoo", "diffusers") for s in sides):
+        raise argparse.ArgumentTypeError(f"expected zoo, diffusers or both, got {value!r}")
+    return sides
+
+
 def points_for(args, budget: int, grid, curve) -> list[tuple[str, int]]:
     """The (sampler, steps) pairs scored for a model trained ``budget`` steps with ``grid``."""
     if args.sweep == "all" or budget == args.budget_list[-1]:
@@ -342,9 +351,9 @@ def main(argv=None) -> None:
                                                   "smaller network on a CPU)")
     p.add_argument("--sample-batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sides", default="zoo,diffusers", type=lambda v: v.split(","),
-                   help="which sides to train and score: zoo, diffusers or both (e.g. the reference alone at "
-                        "4x the steps)")
+    p.add_argument("--sides", default="zoo,diffusers", type=sides_arg,
+                   help="which sides to train and score: zoo, diffusers, or both (zoo,diffusers; e.g. the "
+                        "reference alone at 4x the steps)")
     p.add_argument("--keep", default=None, help="folder to save every scored sample set in (uint8 safetensors)")
     p.add_argument("--load", default=None, help="a --keep folder of an earlier run: score its saved models "
                                                  "(SIDE_BUDGET_model) at this --grid instead of training")

@@ -71,3 +71,11 @@ def test_merge_makes_one_report_of_split_runs(tmp_path):
     assert text.count("real vs real") == 1 and (tmp_path / "merged" / "report_sampling_steps.png").is_file()
     with pytest.raises(SystemExit, match="no records"):
         quality_budgets.main(["--merge", str(log), "--md", str(md), "--device", "cpu", "--threads", "1"])
+
+
+def test_sides_are_checked_so_a_typo_does_not_train_nothing():
+    assert quality_budgets.sides_arg("both") == quality_budgets.sides_arg("zoo,diffusers") == ["zoo", "diffusers"]
+    assert quality_budgets.sides_arg("diffusers") == ["diffusers"]
+    for bad in ("bath", "zoo,ref", ""):
+        with pytest.raises(Exception, match="expected zoo, diffusers or both"):
+            quality_budgets.sides_arg(bad)
