@@ -128,12 +128,15 @@ def test_unreachable_hub_uses_cache_or_says_so(hub, saved, monkeypatch):
 @pytest.mark.parametrize("changes, error, match", [
     ({"zoo_model": "xyz", "distribution": "zoo-xyz"}, PluginMissingError,
      "^this model needs zoo-xyz: pip install zoo-xyz$"),
+    ({"zoo_model": "[red]xyz", "distribution": "zoo-core"}, PluginMissingError,  # installed, too old or forged
+     r"^this model needs model '\[red\]xyz', which zoo-core \S+ \(installed\) does not provide: .*pip install -U "
+     "zoo-core"),
     ({"zoo_format": 99}, ZooError, "zoo format 99, newer than this zoo-core understands.*pip install -U zoo-core"),
     ({"config": {"res": 1000, "latent": 3}}, ZooError, "--res in config.json: must be <= 16"),
     ({"config": {"res": "os.system('x')"}}, ZooError, "--res in config.json: expected an integer"),
     ({"config": {"res": 4, "__class__": "x"}}, ZooError, "unknown option"),
     ({"config": {"res": 8, "latent": 3}}, ZooError, "do not match the hubtiny config"),
-], ids=["missing-plugin", "newer-format", "res-too-big", "res-not-int", "unknown-option", "weights-mismatch"])
+], ids=["missing-plugin", "plugin-without-model", "newer-format", "res-too-big", "res-not-int", "unknown-option", "weights-mismatch"])
 def test_a_record_no_zoo_writes_is_refused_with_the_reason(changes, error, match, hub, saved):
     """A plugin that is not installed names its distribution; bad config values and shapes are one-line errors."""
     push_record(hub, "me/bad", saved, **changes)

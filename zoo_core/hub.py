@@ -237,6 +237,15 @@ def _upload(folder: Path, repo_id: str, private: bool, token: str | None, commit
         raise ZooError(f"cannot reach the Hub at {constants.ENDPOINT} ({first_line(exc)})") from None
 
 
+def _installed_version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
 def read_config(directory: Path) -> tuple[Any, dict]:
     """Validate config.json and return (model spec, record); a missing plugin is a clear error."""
     from .plugins import registry
@@ -255,7 +264,12 @@ def read_config(directory: Path) -> tuple[Any, dict]:
     if spec is None:
         dist = record.get("distribution")
         if isinstance(dist, str) and PLUGIN_NAME.fullmatch(dist):
-            raise PluginMissingError(f"this model needs {dist}: pip install {dist}")
+            installed = _installed_version(dist)
+            if installed is None:
+                raise PluginMissingError(f"this model needs {dist}: pip install {dist}")
+            raise PluginMissingError(f"this model needs model {shown(name)}, which {dist} {installed} (installed) "
+                                     f"does not provide: a newer {dist} may (pip install -U {dist}); `zoo list` "
+                                     "shows the installed models")
         raise PluginMissingError(f"this model needs the plugin that provides model {shown(name)}, which is not "
                                  "installed (see `zoo list` for the installed models)")
     if not isinstance(record.get("config", {}), dict):
