@@ -82,6 +82,21 @@ def test_errors(tmp_path):
         dataset(tmp_path / "bad", resize=8, random_crop=10)
 
 
+def test_a_gigapixel_header_is_skipped_not_decoded(tmp_path, monkeypatch):
+    """A PNG whose header claims more pixels than PIL decodes safely (a decompression bomb) is named and skipped."""
+    from PIL import Image
+
+    make_images(tmp_path / "d", n=2, classes=None, size=8)
+    Image.new("L", (64, 64)).save(tmp_path / "d" / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64 x 64 > 2 x 1000: PIL refuses to open it
+    with pytest.warns(UserWarning, match=r"skipped 1 image file\(s\) .* too large to decode safely .*bomb.png"):
+        assert len(dataset(tmp_path / "d")) == 2
+    (tmp_path / "only").mkdir()
+    Image.new("L", (64, 64)).save(tmp_path / "only" / "bomb.png")
+    with pytest.raises(ZooError, match="none of the 1 image files .* too large to decode safely"):
+        dataset(tmp_path / "only")
+
+
 def test_builtin_shapes_deterministic():
     a = open_source(DataConfig(data="builtin:shapes"), 16, seed=3)
     b = open_source(DataConfig(data="builtin:shapes"), 16, seed=3)

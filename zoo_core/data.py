@@ -107,7 +107,7 @@ class FolderSource(Source):
         candidates = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
         if not candidates:
             raise ZooError(f"no images (png, jpg, webp, bmp) found under {root}")
-        good, bad, small = [], [], []
+        good, bad, small, huge = [], [], [], []
         modes: dict[str, int] = {}
         self.min_side = None  # the smallest image side, for the decode-once cache (see shrink_for)
         for p in candidates:
@@ -115,6 +115,9 @@ class FolderSource(Source):
                 with Image.open(p) as im:
                     w, h = im.size
                     modes[im.mode] = modes.get(im.mode, 0) + 1
+            except Image.DecompressionBombError:  # a header claiming gigapixels: never decoded
+                huge.append(p)
+                continue
             except (UnidentifiedImageError, OSError, ValueError):
                 bad.append(p)
                 continue
@@ -126,10 +129,15 @@ class FolderSource(Source):
             warnings.warn(f"{self.mode_note} (under {root})", stacklevel=2)
         self.shrink: int | None = None
         self._cache: dict[int, Any] = {}
-        if bad and not good and not small:
-            raise ZooError(f"none of the {len(bad)} image files under {root} could be read")
+        too_large = f"too large to decode safely (over {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels)"
+        if (bad or huge) and not good and not small:
+            raise ZooError(f"none of the {len(bad) + len(huge)} image files under {root} could be read"
+                           + (f": {too_large}" if not bad else ""))
         if bad:
             warnings.warn(f"skipped {len(bad)} unreadable image file(s) under {root}, e.g. {bad[0]}", stacklevel=2)
+        if huge:
+            warnings.warn(f"skipped {len(huge)} image file(s) under {root} {too_large}, e.g. {huge[0]}",
+                          stacklevel=2)
         if small:
             raise ZooError(f"{len(small)} image(s) under {root} are smaller than the {min_size}px crop "
                            f"(e.g. {small[0]}); lower --center-crop/--random-crop or remove them")
@@ -322,6 +330,7 @@ class ImageDataset:
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         import torch
+        from PIL.Image import DecompressionBombError
 
         index, item_seed = key
         rng = random.Random(item_seed)
@@ -330,7 +339,9 @@ class ImageDataset:
             try:
                 image = self._image(i, rng)
                 break
-            except OSError:  # truncated file that passed the header check: use the next one
+            # a truncated file that passed the header check, or a gigapixel one in a source that checks no
+            # headers first (cub:): use the next image
+            except (OSError, DecompressionBombError):
                 self.bad += 1
         else:  # pragma: no cover
             raise ZooError("no image in the dataset could be decoded")
