@@ -142,7 +142,7 @@ def test_malicious_pickle_is_refused_and_never_runs(diffusers_folder, cache, tmp
         torch.save(payload, weights)
     else:
         weights.write_bytes(pickle.dumps(payload))
-    with pytest.raises(ZooError, match="needs more than tensors") as info:
+    with pytest.raises(ZooError, match=r"needs more than tensors to load \((it pickles the Python object .getattr.|a pickle instruction tensors never need: Unsupported operand \d+)\); ") as info:
         convert(diffusers_folder, tmp_path / "out")
     assert "\n" not in str(info.value)
     assert not marker.exists() and not (tmp_path / "out").exists()

@@ -117,7 +117,18 @@ def _load_pickle(path: Path) -> Any:
 
 
 def _refused(path: Path, exc: BaseException) -> ZooError:
-    return ZooError(f"{path} needs more than tensors to load ({_first_line(exc)[:160]}); zoo reads pickles with "
+    """Why a pickle was refused: the Python object it names (torch's 'GLOBAL x.y' line) or the opcode torch
+    does not admit, found under torch's paragraph of advice to load it unsafely; else the error's first line."""
+    import re
+
+    from .trust import shown
+
+    found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+    other = re.search(r"Unsupported [\w ]+", str(exc))  # e.g. 'Unsupported operand 149': a raw pickle opcode
+    why = (f"it pickles the Python object {shown(found.group(1))}" if found else
+           f"a pickle instruction tensors never need: {other.group(0).strip()[:60]}" if other else
+           _first_line(exc)[:160])
+    return ZooError(f"{path} needs more than tensors to load ({why}); zoo reads pickles with "
                     "weights_only=True and never runs code from a file: convert it to safetensors where you trust it")
 
 
