@@ -88,6 +88,18 @@ def test_corrupt_newest_checkpoint_falls_back(toy_spec, image_dir, tmp_path):
     assert lines[-2:] == [3, 4] or lines[-1] == 5  # steps 3.. were trained again after step 2
 
 
+def test_a_checkpoint_whose_state_names_another_step_is_skipped(tmp_path):
+    """state.json and its folder name say the same step; an edited or swapped state.json is not resumed from."""
+    root = tmp_path / "checkpoints"
+    for step in (2, 4):
+        ckpt.save(root, step, {"w": torch.full((2,), float(step))}, {"note": "x"})
+    state = root / "step_00000004" / "state.json"
+    state.write_text(state.read_text().replace('"step": 4', '"step": 1000000000000000'))
+    with pytest.warns(UserWarning, match="step_00000004 is corrupt.*does not hold step 4"):
+        path, tensors, got = ckpt.latest(root)
+    assert path.name == "step_00000002" and got["step"] == 2 and tensors["w"].tolist() == [2.0, 2.0]
+
+
 def test_resume_flag_without_checkpoint_is_an_error(toy_spec, image_dir, tmp_path):
     with pytest.raises(ZooError, match="no checkpoint"):
         engine(toy_spec, tmp_path / "none", image_dir, steps=2, resume=True).run_training()

@@ -161,6 +161,8 @@ def read(path: Path) -> tuple[dict, dict]:
         state = parse_json((path / "state.json").read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"state.json unreadable ({exc})") from None
+    if not isinstance(state, dict) or state.get("step") != step_of(path):  # save() writes both from one step
+        raise ValueError(f"state.json does not hold step {step_of(path)}, the step its folder is named for")
     tfile = path / "tensors.safetensors"
     if not tfile.is_file() or _sha256(tfile) != state.get("sha256"):
         raise ValueError("tensors.safetensors is missing, truncated or altered (checksum mismatch)")
