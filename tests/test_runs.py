@@ -189,7 +189,12 @@ def test_engine_returns_the_run_and_writes_through_it(toy_spec, image_dir, tmp_p
 def test_an_unfinished_run_is_named_as_such_by_from_pretrained(toy_spec, tmp_path):
     run = Run(tmp_path / "r")
     run.write_config(toy_spec, toy_spec.load_config_class()(), TrainConfig(), DataConfig())
-    with pytest.raises(ZooError, match="is a training run that has not finished .no final/.: resume it"):
+    with pytest.raises(ZooError, match="is a training run that has not finished .no final/. and has no checkpoint"):
+        zoo_core.from_pretrained(run, device="cpu")
+    run.save_checkpoint(7, {"w": torch.zeros(1)}, {})  # killed at step 7: the two ways on are spelled out
+    with pytest.raises(ZooError, match=r"has not finished .no final/.: resume it with `zoo train toy --out .*r "
+                                       r"--resume`, or save its newest checkpoint \(step 7\) as final/ with "
+                                       r"`zoo train toy --out .*r --resume --steps 7`$"):
         zoo_core.from_pretrained(run, device="cpu")
     (run / "config.json").write_text("{torn")
     with pytest.raises(ZooError, match="config.json is missing or not valid JSON"):  # the damage is named

@@ -133,13 +133,27 @@ def _local(path: Path) -> Path:
     if error:
         raise error
     try:
-        unfinished = run.model_name() is not None
+        name = run.model_name()
     except ZooError:  # a damaged config.json: not recognisably a run
-        unfinished = False
-    if unfinished:
-        raise ZooError(f"{path} is a training run that has not finished (no final/): resume it, or point at a "
-                       "saved-model folder")
+        name = None
+    if name is not None:
+        raise ZooError(unfinished_run(run, name))
     raise ZooError(f"{path} is neither a saved model (no zoo config.json) nor a finished run (no final/)")
+
+
+def unfinished_run(run: Run, name: str) -> str:
+    """What to do with a run that has no final/ (stopped, killed, or still training): the two commands."""
+    import shlex
+
+    from .checkpoint import step_of
+
+    steps = [step_of(p) for p in run.checkpoints() if p.name[len("step_"):].isdigit()]
+    resume = f"zoo train {shlex.quote(name)} --out {shlex.quote(str(run.path))} --resume"
+    if not steps:
+        return (f"{run.path} is a training run that has not finished (no final/) and has no checkpoint yet: "
+                f"nothing to sample; resume it with `{resume}` once it has one, or point at a saved-model folder")
+    return (f"{run.path} is a training run that has not finished (no final/): resume it with `{resume}`, or "
+            f"save its newest checkpoint (step {steps[-1]}) as final/ with `{resume} --steps {steps[-1]}`")
 
 
 def resolve(src: str | Path, revision: str | None = None, cache_dir: str | None = None,
