@@ -145,9 +145,9 @@ def unfinished_run(run: Run, name: str) -> str:
     """What to do with a run that has no final/ (stopped, killed, or still training): the two commands."""
     import shlex
 
-    from .checkpoint import step_of
+    from .checkpoint import PREFIX, step_of
 
-    steps = [step_of(p) for p in run.checkpoints() if p.name[len("step_"):].isdigit()]
+    steps = [step_of(p) for p in run.checkpoints() if p.name[len(PREFIX):].isdigit()]
     resume = f"zoo train {shlex.quote(name)} --out {shlex.quote(str(run.path))} --resume"
     if not steps:
         return (f"{run.path} is a training run that has not finished (no final/) and has no checkpoint yet: "
