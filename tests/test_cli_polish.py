@@ -252,6 +252,9 @@ def test_a_grid_of_more_images_than_anyone_can_see_points_to_a_folder(saved_gan,
         code, _, err = run_cli(["sample", str(saved_gan), "--n", "1025", "--device", "cpu", *out], capsys)
         assert code == 2 and "at most 1024" in err and "--out " in err and "/" in err
     assert not (tmp_path / "samples.png").exists() and not (tmp_path / "big.png").exists()
+    code, _, err = run_cli(["sample", str(saved_gan), "--interpolate", "1,2", "--frames", "100000", "--out", "w.gif",
+                            "--device", "cpu"], capsys)
+    assert code == 2 and "'--frames': 100000 is not in the range 2<=x<=1024" in err
 
 
 def test_an_unknown_sample_option_is_named_as_typed(saved_gan, tmp_path, capsys):

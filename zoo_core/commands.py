@@ -10,6 +10,7 @@ import click
 
 from .completion import complete_model, complete_sampler
 from .errors import ZooError
+from .outputs import MAX_GRID_IMAGES
 from .progress import every_option
 
 
@@ -86,7 +87,8 @@ def warnings_as_lines():
 @click.option("--eta", type=click.FloatRange(min=0), default=None, help="DDIM eta (0: deterministic, 1: DDPM-like)")
 @click.option("--interpolate", default=None, metavar="A,B",
               help="GANs: slerp between the latents of seeds A and B")
-@click.option("--frames", type=click.IntRange(min=2), default=16, show_default=True, help="with --interpolate")
+@click.option("--frames", type=click.IntRange(min=2, max=MAX_GRID_IMAGES), default=16, show_default=True,
+              help="with --interpolate")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="an option of this model's generate (e.g. -o stage=1 for stackgan); repeatable")
 @click.option("--device", default="auto", show_default=True)
