@@ -161,11 +161,19 @@ def generate_chunks(model, n: int, *, seed: int = 0, batch_size: int | None = No
     with ``seed`` feeds every batch in order, and batch ``i`` here is batch ``i`` there. ``chunk_kwargs(start)``
     gives what depends on the position (a prompt list rotated so image ``start + i`` keeps its prompt).
     One bar counts images, advanced within a batch by the model's ``callback`` (denoising steps).
+    A model outside :class:`~zoo_core.modeling.ZooModelMixin` (the ``Generator`` protocol asks a ``seed``
+    only, not ``generator=``) is asked once for all ``n``.
     """
     import torch
 
+    from .modeling import ZooModelMixin
+
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ZooError(f"n must be a positive integer, got {n!r}")
+    if not isinstance(model, ZooModelMixin):
+        extra = chunk_kwargs(0) if chunk_kwargs else {}
+        yield 0, model.generate(n, seed=seed, batch_size=batch_size, progress=progress, **kwargs, **extra)
+        return
     bs = batch_size or min(n, 64)
     g = torch.Generator().manual_seed(int(seed))
     with progress_bar(progress, n, description, unit="images") as bar:
