@@ -374,3 +374,12 @@ def test_rescaling_the_data_says_so_once_as_one_line(toy_spec, image_dir, tmp_pa
     assert code == 0 and "warning: upscaling" not in err
     lines = [ln for ln in err.splitlines() if "downscaling" in ln]  # the other way round is said once too
     assert len(lines) == 1 and "smallest side 12px" in lines[0] and "resized to 8px" in lines[0], err
+
+
+def test_eval_names_a_mistyped_src_or_data_before_looking_for_extractor_weights(saved_gan, tmp_path, capsys,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no-weights-here"))  # the FID weights are nowhere
+    code, _, err = run_cli(["eval", str(tmp_path / "nonexist"), "--data", "builtin:shapes"], capsys)
+    assert code == 2 and "no such run folder" in err and "weights" not in err
+    code, _, err = run_cli(["eval", str(saved_gan), "--data", str(tmp_path / "nope")], capsys)
+    assert code == 2 and f"data folder {tmp_path / 'nope'} does not exist" in err and "weights" not in err
