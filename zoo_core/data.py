@@ -204,23 +204,32 @@ class MemorySource(Source):
         return self.items[i][0]
 
 
+def folder_of(data: str) -> Path | None:
+    """The image folder ``--data`` names, or None for a registered dataset: ``builtin:NAME``, or a plugin's
+    dataset read from a path (``cub:/data/CUB_200_2011``) when no folder of that very name exists."""
+    scheme, sep, _ = data.partition(":")
+    if scheme == "builtin" and sep:
+        return None
+    if sep and len(scheme) > 1 and "/" not in scheme and not Path(data).expanduser().exists():
+        from .plugins import registry
+
+        if scheme in registry().names("dataset"):
+            return None
+    return Path(data).expanduser()
+
+
 def open_source(cfg: DataConfig, res: int, seed: int = 0) -> Source:
     """The raw items named by ``--data``."""
     if not cfg.data:
         raise ZooError("--data is required: a folder of images, or builtin:shapes for a built-in dataset")
-    if cfg.data.startswith("builtin:"):
+    if folder_of(cfg.data) is None:
         from .plugins import registry
         from .registry import load_object
 
-        spec = registry().dataset(cfg.data.split(":", 1)[1])
-        return load_object(spec.factory)(seed=seed)
-    scheme, sep, arg = cfg.data.partition(":")
-    if sep and len(scheme) > 1 and "/" not in scheme and not Path(cfg.data).expanduser().exists():
-        from .plugins import registry
-        from .registry import load_object
-
-        if scheme in registry().names("dataset"):  # a plugin's dataset read from a path: cub:/data/CUB_200_2011
-            return load_object(registry().dataset(scheme).factory)(path=arg, seed=seed)
+        scheme, _, arg = cfg.data.partition(":")
+        if scheme == "builtin":
+            return load_object(registry().dataset(arg).factory)(seed=seed)
+        return load_object(registry().dataset(scheme).factory)(path=arg, seed=seed)  # cub:/data/CUB_200_2011
     min_size = cfg.center_crop or 1
     source = FolderSource(cfg.data, labels=cfg.labels, min_size=min_size)
     if not cfg.center_crop and not cfg.random_crop:  # crops count source pixels: keep full size for them

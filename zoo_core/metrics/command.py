@@ -116,14 +116,16 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
         return
     if not src:
         raise ZooError("zoo eval needs SRC: a run folder, a saved-model folder, a repo id or a folder of images")
+    from ..data import folder_of
     from ..device import pick_device
     from .evaluator import Evaluator
     from .images import open_src
     from .specs import parse_metric_options
 
     path = None if out == "-" else results_path(out, force)  # decided before an hour of sampling, not after
-    if data and ":" not in data.split("/")[0] and not Path(data).expanduser().exists():  # not builtin:/cub:
-        raise ZooError(f"data folder {data} does not exist (pass --data DIR or --data builtin:shapes)")
+    folder = folder_of(data) if data else None
+    if folder is not None and not folder.exists():  # the message FolderSource gives, before any weights
+        raise ZooError(f"data folder {folder} does not exist (pass --data DIR or --data builtin:shapes)")
     device = pick_device(device or "auto")
     target = open_src(src, device=device, revision=revision, trust_code=trust_code)  # a typo before any weights
     ev = Evaluator(metrics, extractor=extractor, weights=weights, data=data, n_real=n_real, stats=stats,
