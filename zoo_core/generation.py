@@ -168,8 +168,7 @@ def generate_chunks(model, n: int, *, seed: int = 0, batch_size: int | None = No
 
     from .modeling import ZooModelMixin
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ZooError(f"n must be a positive integer, got {n!r}")
+    check_count(n)
     if not isinstance(model, ZooModelMixin):
         extra = chunk_kwargs(0) if chunk_kwargs else {}
         yield 0, model.generate(n, seed=seed, batch_size=batch_size, progress=progress, **kwargs, **extra)
@@ -244,6 +243,12 @@ def model_options(model, items: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def check_count(n: Any) -> None:
+    """``n`` images asked for must be a positive int (not a bool, a float or a string from a config)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ZooError(f"n must be a positive integer, got {n!r}")
+
+
 def batched(n: int, batch_size: int | None, seed: int | None,
             fn: Callable[[int, Any], Any], default_batch: int = 64):
     """Call ``fn(batch_n, generator)`` over batches and concatenate; one generator for the whole call.
@@ -254,8 +259,7 @@ def batched(n: int, batch_size: int | None, seed: int | None,
 
     from .modeling import current_options
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ZooError(f"n must be a positive integer, got {n!r}")
+    check_count(n)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ZooError(f"batch_size must be a positive integer, got {batch_size!r}")
     bs = batch_size or min(n, default_batch)
