@@ -6,6 +6,9 @@ Subprocesses started by tests inherit OMP_NUM_THREADS.
 """
 
 import os
+import tempfile
+
+import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -15,3 +18,13 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temp_files_under_pytest(tmp_path_factory):
+    """Docstring examples (``save_pretrained(tempfile.mkdtemp())``) and libraries write temporary folders;
+    point ``tempfile`` into pytest's own temporary tree so a test run leaves nothing outside pytest's tree (which keeps its last three runs)."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = before

@@ -149,3 +149,16 @@ def test_python_errors_name_python_arguments():
         create_model("ddpm", chanels=8)
     with pytest.raises(ZooError, match=r"^n must be a positive integer, got 0$"):
         tiny_ddpm().generate(0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "4"])
+def test_generate_and_generate_chunks_refuse_the_same_batch_sizes(bad):
+    """A negative batch size made generate_chunks draw nothing, silently; 0 was 'the default' in one and
+    an error in the other. Both now refuse what is not a positive int, with one message."""
+    from zoo_core import generate_chunks
+
+    model = tiny_ddpm()
+    with pytest.raises(ZooError, match=rf"^batch_size must be a positive integer, got {bad!r}$"):
+        model.generate(3, batch_size=bad)
+    with pytest.raises(ZooError, match=rf"^batch_size must be a positive integer, got {bad!r}$"):
+        list(generate_chunks(model, 3, batch_size=bad))

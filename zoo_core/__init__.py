@@ -21,6 +21,7 @@ _LAZY = {
     "save_pretrained": "zoo_core.hub",
     "push_to_hub": "zoo_core.hub",
     "create_model": "zoo_core.modeling",
+    "generate_chunks": "zoo_core.generation",
     "ZooModelMixin": "zoo_core.modeling",
     "ZooError": "zoo_core.errors",
     "ModelSpec": "zoo_core.registry",

@@ -109,6 +109,7 @@ def progress_bar(enabled: bool, total: int | None = None, description: str = "sa
             progress.task(description, total)
         yield progress
 
+
 def generate(model, n: int, *, seed: int | None = None, sampler: str | None = None, steps: Any = None,
              batch_size: int | None = None, progress: bool = False, bar_steps: int | None = None,
              per_batch: Callable[[int, int, Any], dict] | None = None, eval_mode: bool = False,
@@ -122,6 +123,8 @@ def generate(model, n: int, *, seed: int | None = None, sampler: str | None = No
     prompt list). With ``bar_steps`` the sampler advances the bar that many times per batch (denoising
     steps); without, the bar counts batches and the sampler gets a silent one. ``eval_mode`` samples in eval mode whatever the caller left.
     """
+    check_count(n)
+    check_batch_size(batch_size)
     name, fn = sampler_fn(model, sampler)
     bs = batch_size or min(n, 64)
     batches = -(-n // bs) if n > 0 else 0
@@ -152,23 +155,47 @@ def generate(model, n: int, *, seed: int | None = None, sampler: str | None = No
 def generate_chunks(model, n: int, *, seed: int = 0, batch_size: int | None = None, progress: bool = False,
                     description: str = "sampling", chunk_kwargs: Callable[[int], dict] | None = None,
                     **kwargs: Any) -> Iterator[tuple[int, Any]]:
-    """``model.generate(n, seed=seed, batch_size=batch_size, **kwargs)``'s images one batch at a time, as
-    ``(start, images)`` pairs, each yielded as soon as it is drawn.
+    """Draw ``model.generate(n, seed=seed, **kwargs)``'s images one batch at a time.
 
-    Why: ``zoo sample --n 50000 --out DIR`` (a sample set for FID) must neither hold every image in memory
-    (50,000 at 256 px are 39 GB as floats) nor lose hours of sampling to one late failure, so each batch is
-    written before the next is drawn. The images are those of the one big call: one CPU generator seeded
-    with ``seed`` feeds every batch in order, and batch ``i`` here is batch ``i`` there. ``chunk_kwargs(start)``
-    gives what depends on the position (a prompt list rotated so image ``start + i`` keeps its prompt).
-    One bar counts images, advanced within a batch by the model's ``callback`` (denoising steps).
-    A model outside :class:`~zoo_core.modeling.ZooModelMixin` (the ``Generator`` protocol asks a ``seed``
-    only, not ``generator=``) is asked once for all ``n``.
+    Why: a FID sample set (``zoo sample --n 50000 --out DIR``) must neither hold every image in memory
+    (50,000 at 256 px are 39 GB as floats) nor lose hours of sampling to one late failure, so each batch can
+    be written before the next is drawn. The images are those of the one big call: one CPU generator seeded
+    with ``seed`` feeds every batch in order, and batch ``i`` here is batch ``i`` there. One bar counts
+    images, advanced within a batch by the model's ``callback`` (denoising steps). A model outside
+    :class:`~zoo_core.modeling.ZooModelMixin` (the ``Generator`` protocol asks a ``seed`` only, not
+    ``generator=``) is asked once for all ``n``.
+
+    Args:
+        model: a model from ``create_model`` / ``from_pretrained``.
+        n: how many images in all.
+        seed: the seed of the whole set (the same as ``generate``'s).
+        batch_size: images per batch (default: ``min(n, 64)``).
+        progress: show one progress bar for the whole set.
+        description: the bar's label.
+        chunk_kwargs: ``chunk_kwargs(start)`` gives the ``generate`` options that depend on the position
+            (a prompt list rotated so that image ``start + i`` keeps its prompt).
+        **kwargs: ``generate``'s other options (``sampler=``, ``steps=``, ``label=``, ...).
+
+    Returns:
+        An iterator of ``(start, images)`` pairs: ``images`` are images ``start`` to ``start + len(images)``
+        of the set, as ``generate`` returns them, each pair yielded as soon as its batch is drawn.
+
+    Example:
+        >>> import torch
+        >>> from zoo_core import create_model, generate_chunks
+        >>> model = create_model("dcgan", res=16, channels=4)
+        >>> parts = list(generate_chunks(model, 5, seed=0, batch_size=2))
+        >>> [start for start, _ in parts]
+        [0, 2, 4]
+        >>> torch.equal(torch.cat([x for _, x in parts]), model.generate(5, seed=0, batch_size=2))
+        True
     """
     import torch
 
     from .modeling import ZooModelMixin
 
     check_count(n)
+    check_batch_size(batch_size)
     if not isinstance(model, ZooModelMixin):
         extra = chunk_kwargs(0) if chunk_kwargs else {}
         yield 0, model.generate(n, seed=seed, batch_size=batch_size, progress=progress, **kwargs, **extra)
@@ -249,6 +276,12 @@ def check_count(n: Any) -> None:
         raise ZooError(f"n must be a positive integer, got {n!r}")
 
 
+def check_batch_size(batch_size: Any) -> None:
+    """``batch_size`` must be None (the default) or a positive int: a negative one would draw nothing."""
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ZooError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
 def batched(n: int, batch_size: int | None, seed: int | None,
             fn: Callable[[int, Any], Any], default_batch: int = 64):
     """Call ``fn(batch_n, generator)`` over batches and concatenate; one generator for the whole call.
@@ -260,8 +293,7 @@ def batched(n: int, batch_size: int | None, seed: int | None,
     from .modeling import current_options
 
     check_count(n)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ZooError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_batch_size(batch_size)
     bs = batch_size or min(n, default_batch)
     g = current_options().generator or torch.Generator().manual_seed(0 if seed is None else int(seed))
     out = []
