@@ -19,7 +19,7 @@ What is compared, and why it is fair:
   (plugins/zoo-ddpm/tests/test_few_step_samplers.py); so every gap is the training recipe's. An iDDPM
   model's ancestral sampler uses its learned variances, DPM-Solver++ only its mean (eps) prediction;
 * scores: Inception FID and KID (benchmarks/quality_metrics.py; the offline weights route is in
-  docs/metrics.md) on ``--n`` samples against ``--n`` held-out real images, and the colour cast
+  docs/metrics.md) on ``--n`` samples against ``--n`` reference real images, and the colour cast
   (mean spread between R, G and B, grey levels) on gray data. FID is biased upward at small ``--n``:
   compare only rows of one table.
 
@@ -210,7 +210,7 @@ def markdown(args, records: list[dict]) -> str:
     lines = [f"# {FAMILIES[args.family]} sample quality at three training budgets ({args.device_name})", "",
              f"`zoo train {args.family}` with its defaults vs diffusers' train_unconditional recipe on the same "
              f"U-Net. Data {args.data_name}, {args.res} px, batch {args.batch}, {args.n} samples per score against "
-             f"{args.n} held-out real images; scores are {score} (lower is better); real vs real: "
+             f"{args.n} reference real images; scores are {score} (lower is better); real vs real: "
              f"{fmt(floor)}. Written by `{args.command}`.", "",
              f"## Score vs training steps ({curve[0]} {curve[1]} steps)", "",
              "| side | " + " | ".join(f"{b:,} steps" for b in args.budget_list) + " | colour cast, last budget |",

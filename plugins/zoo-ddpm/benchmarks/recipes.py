@@ -70,7 +70,7 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--res", type=int, default=16)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--n", type=int, default=128, help="samples per recipe (and held-out real images)")
+    p.add_argument("--n", type=int, default=128, help="samples per recipe (and reference real images)")
     p.add_argument("--gray", action="store_true")
     p.add_argument("--only", default="", help="comma-separated recipe indices to run")
     p.add_argument("--sized-lr", default="8e-4")

@@ -8,11 +8,11 @@ they were trained on, and prints one row per set:
   images score 1% by construction). On the 16 px digits, real images plus Gaussian noise of sd 25 grey
   levels score 70%, of sd 40 over 99%: visible residual noise lands far above 1%.
 * **classes**: with ``--labels FILE.json`` (real image file name -> class), each sample takes the class of
-  its nearest real image in pixels (1-NN; on the 8x8 digits upscaled to 16 px that classifies held-out
+  its nearest real image in pixels (1-NN; on the 8x8 digits upscaled to 16 px that classifies other
   real images at ~98%); printed are the classes present (at least a quarter of their uniform share) and
   the smallest class's share relative to uniform (1.0: perfectly balanced).
 * **cast**: the mean spread between R, G and B per pixel, in grey levels (0 for a 1-channel model).
-* with ``--fid-weights``: Inception FID and KID against the same held-out real images quality_budgets.py
+* with ``--fid-weights``: Inception FID and KID against the same reference real images quality_budgets.py
   scores against (``--n`` of them, its ``--seed`` + 1), so sets sampled by separate processes (or saved
   by a run that was stopped) are scored on one scale.
 
@@ -79,7 +79,7 @@ def load_real(folder: Path, names: list[str] | None = None) -> tuple[torch.Tenso
 
 
 def inception_scorer(args):
-    """quality_budgets.py's scorer: Inception FID / KID against its held-out real images."""
+    """quality_budgets.py's scorer: Inception FID / KID against its reference real images."""
     here = Path(__file__).resolve().parent
     sys.path[:0] = [str(here.parents[2] / "benchmarks")]
     import quality_ddpm
@@ -99,7 +99,7 @@ def main(argv=None) -> None:
     p.add_argument("--labels", default=None, help="JSON: real image file name -> class index")
     p.add_argument("--json", default=None, help="also append the rows as JSON lines to this file")
     p.add_argument("--fid-weights", default=None, help="Inception weights (docs/metrics.md): also score FID / KID")
-    p.add_argument("--n", type=int, default=1000, help="held-out real images for FID (quality_budgets.py's --n)")
+    p.add_argument("--n", type=int, default=1000, help="reference real images for FID (quality_budgets.py's --n)")
     p.add_argument("--res", type=int, default=16)
     p.add_argument("--seed", type=int, default=0, help="quality_budgets.py's --seed")
     p.add_argument("--only", default="", help="score only the sets whose name contains one of these "

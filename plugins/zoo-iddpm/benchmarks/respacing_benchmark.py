@@ -6,7 +6,7 @@
 Samples ``--n`` images from the trained model with each sampler:steps pair (same seed), times them
 (process CPU time and wall time), and scores them against the real data with the core's FID on a
 fixed extractor (default ``random``: a seeded random conv net, since the FID Inception weights need a
-download; pass ``--extractor inception`` where they are cached). The FID of ``--n`` held-out real
+download; pass ``--extractor inception`` where they are cached). The FID of ``--n`` other real
 images is printed as the floor that ``--n`` samples can reach and that of uniform noise as a scale
 reference, and per-channel mean/std distances to the data as a plain statistic. See docs/models/iddpm.md for numbers.
 """
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     noise = torch.rand(held_out.shape, generator=torch.Generator().manual_seed(args.seed)) * 2 - 1
     rows = [{"name": f"{name} ({args.n})", "fid": ev(x)["metrics"]["fid"], "pixel_fd": projection_fd(x, real_all),
              "channel_dist": float((channel_stats(x) - ref).abs().mean())}
-            for name, x in (("real, held out", held_out), ("uniform noise (scale reference)", noise))]
+            for name, x in (("real, another draw", held_out), ("uniform noise (scale reference)", noise))]
     for item in args.schedules.split(","):
         sampler, steps = item.split(":")
         cpu0, wall0 = time.process_time(), time.perf_counter()
