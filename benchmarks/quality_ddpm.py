@@ -50,11 +50,13 @@ def parse_samplers(text: str) -> list[tuple[str, int]]:
 
 
 def real_images(data: str, res: int, n: int, seed: int):
+    """``n`` distinct real images of ``data`` in a seeded order, or all of them when it holds fewer: the
+    reference a FID is scored against (repeating images would shrink its spread and flatter the score)."""
     from zoo_core.data import DataConfig, ImageDataset, open_source
 
     cfg = DataConfig(data=data)
     ds = ImageDataset(open_source(cfg, res, seed=seed), res, 3, cfg)
-    return torch.stack([ds[(i % len(ds), i)]["image"] for i in range(n)])
+    return torch.stack([ds[(i, i)]["image"] for i in range(min(n, len(ds)))])
 
 
 def train_zoo(args, out: Path, steps: int | None = None, family: str = "ddpm", extra: tuple[str, ...] = ()):

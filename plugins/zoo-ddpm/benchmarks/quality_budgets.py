@@ -113,8 +113,7 @@ def run(args) -> list[dict]:
                                     seed=args.seed + 1, pixel=args.pixel_fd, held_out=held_out)
     args.metric = scorer.name
     records = [{"side": "real vs real (floor)", "budget": 0, "sampler": "", "steps": 0,
-                **scorer(quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 2)),
-                "cast": colour_cast(held_out)}]
+                **floor_scores(args, scorer, held_out), "cast": colour_cast(held_out)}]
     print(json.dumps(records[-1]), flush=True)
     extra = tuple(shlex.split(args.zoo_args))
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,6 +142,22 @@ def run(args) -> list[dict]:
                 matched.check_params(n_zoo, n_ref)
             score_sides(args, budget, sides, grids, curve, scorer, records)
     return records
+
+
+def floor_scores(args, scorer, held_out) -> dict:
+    """The real-vs-real score: a second seeded draw of ``--n`` real images against the reference. When the
+    folder holds no more than ``--n`` images the reference is all of them (samples are scored against the
+    whole folder, as FID usually is) and no second draw exists, so the floor compares its two halves
+    (``n_floor`` images each: at that smaller n it sits above the true floor)."""
+    if len(held_out) == args.n:
+        return scorer(quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 2))
+    half = len(held_out) // 2
+    print(f"note: {args.data} holds {len(held_out)} images, fewer than --n {args.n}: samples are scored against "
+          f"all of them, and the real-vs-real floor compares two halves of {half}", flush=True)
+    halves = quality_metrics.Scorer(torch.utils.data.TensorDataset(held_out[half:2 * half]), args.res, half,
+                                    args.fid_weights, args.torch_device, seed=args.seed + 2, pixel=args.pixel_fd,
+                                    held_out=held_out[half:2 * half])
+    return {**halves(held_out[:half]), "n_floor": half, "n_real": len(held_out)}
 
 
 def score_sides(args, budget: int, sides, grids, curve, scorer, records: list[dict]) -> None:
@@ -207,10 +222,12 @@ def markdown(args, records: list[dict]) -> str:
     floor = records[0]
     sides = ["zoo defaults", "diffusers recipe"]
     score = f"{args.metric}{' / KID x 1000' if 'kid' in floor else ''}"
+    halves = f" (two halves of {floor['n_floor']} images: the folder holds fewer than --n)" if "n_floor" in floor else ""
+    reference = f"all {floor['n_real']}" if "n_real" in floor else args.n
     lines = [f"# {FAMILIES[args.family]} sample quality at three training budgets ({args.device_name})", "",
              f"`zoo train {args.family}` with its defaults vs diffusers' train_unconditional recipe on the same "
              f"U-Net. Data {args.data_name}, {args.res} px, batch {args.batch}, {args.n} samples per score against "
-             f"{args.n} reference real images; scores are {score} (lower is better); real vs real: "
+             f"{reference} reference real images; scores are {score} (lower is better); real vs real{halves}: "
              f"{fmt(floor)}. Written by `{args.command}`.", "",
              f"## Score vs training steps ({curve[0]} {curve[1]} steps)", "",
              "| side | " + " | ".join(f"{b:,} steps" for b in args.budget_list) + " | colour cast, last budget |",

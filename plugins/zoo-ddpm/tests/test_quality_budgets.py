@@ -79,3 +79,18 @@ def test_sides_are_checked_so_a_typo_does_not_train_nothing():
     for bad in ("bath", "zoo,ref", ""):
         with pytest.raises(Exception, match="expected zoo, diffusers or both"):
             quality_budgets.sides_arg(bad)
+
+
+def test_a_folder_smaller_than_n_is_the_whole_reference_and_its_halves_the_floor(tmp_path):
+    """--n 2000 on a 1,797-image folder: samples are scored against every image once (repeats would shrink
+    the reference's spread) and the floor compares two halves, which the report says."""
+    import quality_ddpm
+
+    gray_folder(tmp_path / "gray", n=12)
+    real = quality_ddpm.real_images(str(tmp_path / "gray"), 8, 20, seed=1)
+    assert len(real) == 12 and len({tuple(x.flatten().tolist()) for x in real}) == 12  # each image once
+    rows = run(tmp_path, "--grid", "ddim:2", "--curve", "ddim:2", "--sides", "zoo", "--n", "20")
+    assert (rows[0]["n_floor"], rows[0]["n_real"]) == (6, 12) and rows[0]["fid"] > 0
+    assert len(rows) == 2 and rows[1]["fid"] > 0
+    text = (tmp_path / "report.md").read_text()
+    assert "against all 12 reference real images" in text and "real vs real (two halves of 6 images" in text
