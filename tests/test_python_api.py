@@ -66,7 +66,7 @@ def test_public_functions_document_args_returns_and_example(name):
 
 
 @pytest.mark.parametrize("module", ["zoo_core", "zoo_core.modeling", "zoo_core.hub", "zoo_core.plugins",
-                                    "zoo_core.config", "zoo_core.training"])
+                                    "zoo_core.config", "zoo_core.training", "zoo_core.generation"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
