@@ -23,7 +23,8 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True, scope="session")
 def _temp_files_under_pytest(tmp_path_factory):
     """Docstring examples (``save_pretrained(tempfile.mkdtemp())``) and libraries write temporary folders;
-    point ``tempfile`` into pytest's own temporary tree so a test run leaves nothing outside pytest's tree (which keeps its last three runs)."""
+    point ``tempfile`` into pytest's own temporary tree (which keeps its last three runs), so a test run
+    leaves nothing elsewhere in /tmp."""
     before = tempfile.tempdir
     tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
     yield

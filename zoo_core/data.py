@@ -93,6 +93,12 @@ def _read_captions(root: Path, paths: list[Path]) -> list[list[str]]:
     return out
 
 
+def require_folder(root: Path) -> None:
+    """The one message for a ``--data`` folder that is not there (training, and ``zoo eval`` before any weights)."""
+    if not root.exists():
+        raise ZooError(f"data folder {root} does not exist (pass --data DIR or --data builtin:shapes)")
+
+
 class FolderSource(Source):
     """Images under a folder; labels from attributes.json or first-level folders; captions from metadata.jsonl or .txt."""
 
@@ -100,8 +106,7 @@ class FolderSource(Source):
         from PIL import Image, UnidentifiedImageError
 
         self.root = root = Path(root).expanduser()
-        if not root.exists():
-            raise ZooError(f"data folder {root} does not exist (pass --data DIR or --data builtin:shapes)")
+        require_folder(root)
         if not root.is_dir():
             raise ZooError(f"--data {root} is not a folder of images")
         candidates = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())

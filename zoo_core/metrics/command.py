@@ -116,7 +116,7 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
         return
     if not src:
         raise ZooError("zoo eval needs SRC: a run folder, a saved-model folder, a repo id or a folder of images")
-    from ..data import folder_of
+    from ..data import folder_of, require_folder
     from ..device import pick_device
     from .evaluator import Evaluator
     from .images import open_src
@@ -124,8 +124,8 @@ def eval_command(src, data, metrics, n, n_real, extractor, weights, batch_size, 
 
     path = None if out == "-" else results_path(out, force)  # decided before an hour of sampling, not after
     folder = folder_of(data) if data else None
-    if folder is not None and not folder.exists():  # the message FolderSource gives, before any weights
-        raise ZooError(f"data folder {folder} does not exist (pass --data DIR or --data builtin:shapes)")
+    if folder is not None:
+        require_folder(folder)  # before any weights are looked for
     device = pick_device(device or "auto")
     target = open_src(src, device=device, revision=revision, trust_code=trust_code)  # a typo before any weights
     ev = Evaluator(metrics, extractor=extractor, weights=weights, data=data, n_real=n_real, stats=stats,

@@ -154,10 +154,10 @@ def floor_scores(args, scorer, held_out) -> dict:
     half = len(held_out) // 2
     print(f"note: {args.data} holds {len(held_out)} images, fewer than --n {args.n}: samples are scored against "
           f"all of them, and the real-vs-real floor compares two halves of {half}", flush=True)
-    halves = quality_metrics.Scorer(torch.utils.data.TensorDataset(held_out[half:2 * half]), args.res, half,
-                                    args.fid_weights, args.torch_device, seed=args.seed + 2, pixel=args.pixel_fd,
-                                    held_out=held_out[half:2 * half])
-    return {**halves(held_out[:half]), "n_floor": half, "n_real": len(held_out)}
+    first, second = held_out[:half], held_out[half:2 * half]
+    halves = quality_metrics.Scorer(torch.utils.data.TensorDataset(second), args.res, half, args.fid_weights,
+                                    args.torch_device, seed=args.seed + 2, pixel=args.pixel_fd, held_out=second)
+    return {**halves(first), "n_floor": half, "n_real": len(held_out)}
 
 
 def score_sides(args, budget: int, sides, grids, curve, scorer, records: list[dict]) -> None:
