@@ -144,7 +144,8 @@ def main(argv=None):
     from zoo_core.hub import from_pretrained
 
     scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, device, seed=args.seed + 1,
-                                    pixel=args.pixel_fd, held_out=real_images(args.data, args.res, args.n, args.seed + 1))
+                                    pixel=args.pixel_fd, held_out=real_images(args.data, args.res, args.n, args.seed + 1),
+                                    stats=args.real_stats)
     rows, records = [], []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -28,6 +28,9 @@ def add_args(p) -> None:
     p.add_argument("--fid-weights", default=os.environ.get("ZOO_FID_WEIGHTS"),
                    help="FID Inception weights (.safetensors conversion or pytorch-fid .pth; default "
                         "$ZOO_FID_WEIGHTS, then the torch hub cache); absent: pixel-projection FD")
+    p.add_argument("--real-stats", default=None, metavar="FILE",
+                   help="cache of the real side's Inception statistics (.safetensors): read when it exists, "
+                        "else written by the first score, so later runs on the same data skip that pass")
     p.add_argument("--pixel-fd", action="store_true",
                    help="score with the pixel-projection FD even when Inception weights are present")
 
@@ -57,33 +60,84 @@ class Scorer:
     """Scores image tensors in [-1, 1] against real data; the real side is computed once.
 
     ``name`` says what the numbers are: ``"Inception FID"`` (with ``kid`` too) or ``"pixel FD"``.
+    ``stats`` is the ``--real-stats`` cache; ``extractor`` another feature network than the FID Inception
+    (e.g. ``"random"``, which needs no weights: how the tests check the scoring path).
     """
 
     def __init__(self, data: str, res: int, n_real: int, weights: str | None, device, seed: int = 0,
-                 pixel: bool = False, held_out=None):
-        self.weights = None if pixel else inception_weights(weights)
-        self.name = "Inception FID" if self.weights else "pixel FD"
-        self.held_out, self.res = held_out, res
-        if self.weights:
+                 pixel: bool = False, held_out=None, stats: str | None = None, extractor: str = "inception"):
+        inception = extractor == "inception"
+        self.weights = inception_weights(weights) if inception and not pixel else None
+        self.extractor = None if pixel or (inception and not self.weights) else extractor
+        self.name = ("Inception FID" if inception else f"FID ({extractor} features)") if self.extractor else "pixel FD"
+        self.held_out, self.res, self.save_stats = held_out, res, None
+        if self.extractor:
             from zoo_core.metrics import Evaluator
 
-            self.evaluator = Evaluator(["fid", "kid"], extractor="inception", weights=self.weights, data=data,
-                                       n_real=n_real, device=device, seed=seed,
+            cached = stats if stats and os.path.isfile(stats) else None
+            self.save_stats = stats if stats and not cached else None
+            self.evaluator = Evaluator(["fid", "kid"], extractor=self.extractor, weights=self.weights, data=data,
+                                       n_real=n_real, device=device, seed=seed, stats=cached,
                                        metric_options={"kid": {"subset_size": min(1000, n_real)}})
+            if cached:
+                check_stats(cached, self.evaluator.real_info, res, n_real, data)
 
     def __call__(self, images) -> dict[str, Any]:
         """``{"fid": ..., "kid": ..., "kid_std": ...}`` (Inception) or ``{"fid": pixel FD}``."""
-        if not self.weights:
+        if not self.extractor:
             from zoo_core.metrics.frechet import projection_fd
 
             return {"fid": projection_fd(images.expand(-1, 3, -1, -1), self.held_out)}  # gray models: 1 channel
-        return dict(self.evaluator(images, res=self.res)["metrics"])
+        out = self.evaluator(images, res=self.res, save_stats=self.save_stats)
+        if self.save_stats:
+            print(f"note: wrote the real statistics to {self.save_stats} (--real-stats reads them next time)",
+                  file=sys.stderr)
+            self.save_stats = None  # the evaluator keeps them for later calls
+        return dict(out["metrics"])
+
+    def real_features(self):
+        """The real images' pool features (rows), once a score or ``--real-stats`` gave them; else None."""
+        return getattr(self, "evaluator", None) and self.evaluator.real_state.get("features.pool")
 
     def columns(self) -> list[str]:
-        return [f"{self.name} (lower is better)"] + (["KID x 1000"] if self.weights else [])
+        return [f"{self.name} (lower is better)"] + (["KID x 1000"] if self.extractor else [])
 
     def cells(self, scores: dict[str, Any]) -> list[str]:
         cells = [f"{scores['fid']:.2f}"]
-        if self.weights:
+        if self.extractor:
             cells.append(f"{1000 * scores['kid']:.2f} ± {1000 * scores['kid_std']:.2f}")
         return cells
+
+
+def check_stats(path: str, info: dict[str, Any], res: int, n_real: int, data) -> None:
+    """Refuse a ``--real-stats`` file made from other data, at another resolution, or from more real images
+    than this run asks for (from fewer only where the folder holds no more): its scores would not be this
+    run's."""
+    made_res, made_n, made_data = int(info.get("res", res)), int(info.get("n_real", 0)), info.get("data")
+    if isinstance(data, (str, os.PathLike)) and made_data and os.path.abspath(made_data) != os.path.abspath(data):
+        raise SystemExit(f"--real-stats {path} was computed from {made_data}, this run scores against {data}: "
+                         "pass another file (a new one is written at the first score)")
+    if made_res != res:
+        raise SystemExit(f"--real-stats {path} was computed at {made_res} px, this run scores at {res} px: "
+                         "pass another file (a new one is written at the first score)")
+    if made_n > n_real:
+        raise SystemExit(f"--real-stats {path} holds {made_n} real images, this run asks for {n_real}: pass "
+                         "another file (a new one is written at the first score)")
+    if made_n < n_real:
+        print(f"note: --real-stats {path} holds {made_n} real images, fewer than --n {n_real} ({data} holds "
+              "no more, or the file is from a smaller run)", file=sys.stderr)
+
+
+def floor_from_features(pool, subset_size: int = 1000) -> dict[str, Any]:
+    """Real vs real from features already extracted: FID and KID between the two halves of ``pool``
+    (its rows in order), so the floor costs no second Inception pass. ``n_floor`` is the half size."""
+    from zoo_core.metrics.fid import FID
+    from zoo_core.metrics.kid import KID
+
+    half = len(pool) // 2
+    out: dict[str, Any] = {"n_floor": half}
+    for metric in (FID(), KID(subset_size=min(subset_size, half))):
+        metric.update_features({"pool": pool[:half]}, real=True)
+        metric.update_features({"pool": pool[half:2 * half]}, real=False)
+        out.update(metric.compute())
+    return out

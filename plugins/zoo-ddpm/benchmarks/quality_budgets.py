@@ -110,11 +110,10 @@ def run(args) -> list[dict]:
     curve = parse_grid(args.curve)[0]
     held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
     scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, args.torch_device,
-                                    seed=args.seed + 1, pixel=args.pixel_fd, held_out=held_out)
+                                    seed=args.seed + 1, pixel=args.pixel_fd, held_out=held_out,
+                                    stats=args.real_stats)
     args.metric = scorer.name
-    records = [{"side": "real vs real (floor)", "budget": 0, "sampler": "", "steps": 0,
-                **floor_scores(args, scorer, held_out), "cast": colour_cast(held_out)}]
-    print(json.dumps(records[-1]), flush=True)
+    records: list[dict] = []
     extra = tuple(shlex.split(args.zoo_args))
     with tempfile.TemporaryDirectory() as tmp:
         for budget in args.budget_list:
@@ -141,19 +140,26 @@ def run(args) -> list[dict]:
                       f"diffusers {ref.config.num_heads})", flush=True)
                 matched.check_params(n_zoo, n_ref)
             score_sides(args, budget, sides, grids, curve, scorer, records)
-    return records
+    floor = {"side": "real vs real (floor)", "budget": 0, "sampler": "", "steps": 0,
+             **floor_scores(args, scorer, held_out), "cast": colour_cast(held_out)}
+    print(json.dumps(floor), flush=True)
+    return [floor, *records]
 
 
 def floor_scores(args, scorer, held_out) -> dict:
     """The real-vs-real score: a second seeded draw of ``--n`` real images against the reference. When the
     folder holds no more than ``--n`` images the reference is all of them (samples are scored against the
     whole folder, as FID usually is) and no second draw exists, so the floor compares its two halves
-    (``n_floor`` images each: at that smaller n it sits above the true floor)."""
+    (``n_floor`` images each: at that smaller n it sits above the true floor), from the Inception features
+    the scores already extracted (run last for that reason: no second pass over the real images)."""
     if len(held_out) == args.n:
         return scorer(quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 2))
     half = len(held_out) // 2
     print(f"note: {args.data} holds {len(held_out)} images, fewer than --n {args.n}: samples are scored against "
           f"all of them, and the real-vs-real floor compares two halves of {half}", flush=True)
+    pool = scorer.real_features()
+    if pool is not None:
+        return {**quality_metrics.floor_from_features(pool), "n_real": len(pool)}
     first, second = held_out[:half], held_out[half:2 * half]
     halves = quality_metrics.Scorer(torch.utils.data.TensorDataset(second), args.res, half, args.fid_weights,
                                     args.torch_device, seed=args.seed + 2, pixel=args.pixel_fd, held_out=second)

@@ -87,7 +87,7 @@ def inception_scorer(args):
 
     held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
     return quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, torch.device("cpu"),
-                                  seed=args.seed + 1, held_out=held_out)
+                                  seed=args.seed + 1, held_out=held_out, stats=args.real_stats)
 
 
 def main(argv=None) -> None:
@@ -100,6 +100,7 @@ def main(argv=None) -> None:
     p.add_argument("--json", default=None, help="also append the rows as JSON lines to this file")
     p.add_argument("--fid-weights", default=None, help="Inception weights (docs/metrics.md): also score FID / KID")
     p.add_argument("--n", type=int, default=1000, help="reference real images for FID (quality_budgets.py's --n)")
+    p.add_argument("--real-stats", default=None, metavar="FILE", help="quality_budgets.py's --real-stats cache")
     p.add_argument("--res", type=int, default=16)
     p.add_argument("--seed", type=int, default=0, help="quality_budgets.py's --seed")
     p.add_argument("--only", default="", help="score only the sets whose name contains one of these "

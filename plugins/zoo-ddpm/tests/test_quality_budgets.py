@@ -94,3 +94,23 @@ def test_a_folder_smaller_than_n_is_the_whole_reference_and_its_halves_the_floor
     assert len(rows) == 2 and rows[1]["fid"] > 0
     text = (tmp_path / "report.md").read_text()
     assert "against all 12 reference real images" in text and "real vs real (two halves of 6 images" in text
+
+
+def test_the_halves_floor_reuses_the_features_the_scores_extracted(tmp_path):
+    """With a feature scorer the floor costs no second pass: it is the two halves of the real features
+    already extracted (what ``--real-stats`` caches), scored after the samples for that reason."""
+    import argparse
+
+    import quality_ddpm
+    import quality_metrics
+    import torch
+
+    data = gray_folder(tmp_path / "gray", n=12)
+    held_out = quality_ddpm.real_images(str(data), 8, 40, seed=1)
+    scorer = quality_metrics.Scorer(str(data), 8, 40, None, "cpu", seed=1, extractor="random")
+    scorer(torch.zeros(4, 3, 8, 8))
+    args = argparse.Namespace(n=40, data=str(data), res=8, seed=0)
+    floor = quality_budgets.floor_scores(args, scorer, held_out)
+    expected = quality_metrics.floor_from_features(scorer.real_features())
+    assert (floor["n_floor"], floor["n_real"]) == (6, 12)
+    assert floor["fid"] == pytest.approx(expected["fid"]) and floor["kid"] == pytest.approx(expected["kid"])
