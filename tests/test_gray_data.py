@@ -13,7 +13,8 @@ from PIL import Image
 
 from zoo_core import training
 from zoo_core.cli import cli
-from zoo_core.data import DataConfig, is_gray_image, open_source, probe_gray
+from zoo_core.data import DataConfig, open_source
+from zoo_core.gray import is_gray_image, probe_gray
 
 TINY_DDPM = ["--res", "8", "--channels", "8", "--channel-mults", "1,2", "--num-res-blocks", "1", "--attn-res", "4",
              "--timesteps", "20", "--batch-size", "4", "--no-progress", "--device", "cpu", "--sample-every", "100",

@@ -20,9 +20,10 @@ from pathlib import Path
 from . import config as config_mod
 from . import distributed as distributed_mod
 from . import train_state
-from .data import DataConfig, ImageDataset, gray_note, info_of, make_loader, open_source
+from .data import DataConfig, ImageDataset, info_of, make_loader, open_source
 from .device import Dist, autocast, init_distributed, pick_device, pick_dtype
 from .errors import ZooError
+from .gray import gray_note
 from .health import HealthEvent, HealthWarning
 from .observer import RunObserver
 from .protocols import check_model_config
