@@ -76,9 +76,14 @@ class Scorer:
 
             cached = stats if stats and os.path.isfile(stats) else None
             self.save_stats = stats if stats and not cached else None
-            self.evaluator = Evaluator(["fid", "kid"], extractor=self.extractor, weights=self.weights, data=data,
-                                       n_real=n_real, device=device, seed=seed, stats=cached,
-                                       metric_options={"kid": {"subset_size": min(1000, n_real)}})
+            from zoo_core.errors import ZooError
+
+            try:
+                self.evaluator = Evaluator(["fid", "kid"], extractor=self.extractor, weights=self.weights, data=data,
+                                           n_real=n_real, device=device, seed=seed, stats=cached,
+                                           metric_options={"kid": {"subset_size": min(1000, n_real)}})
+            except ZooError as exc:
+                raise SystemExit(f"--real-stats: {exc} (pass another file, or delete it to write a new one)") from None
             if cached:
                 check_stats(cached, self.evaluator.real_info, res, n_real, data)
 

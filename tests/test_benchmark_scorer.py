@@ -67,3 +67,10 @@ def test_floor_from_features_matches_the_closed_form_of_two_gaussians():
     assert out["n_floor"] == n and out["fid"] == pytest.approx(float(mu @ mu), rel=0.03)
     same = quality_metrics.floor_from_features(torch.randn(2 * n, d, generator=g), subset_size=500)
     assert same["fid"] < 0.01 and abs(same["kid"]) < 5 * same["kid_std"] + 1e-3 and out["kid"] > 50 * same["kid_std"]
+
+
+def test_a_real_stats_file_that_is_not_one_is_a_one_line_error(tmp_path):
+    data, stats = folder(tmp_path / "real"), tmp_path / "real.safetensors"
+    stats.write_text("not safetensors")
+    with pytest.raises(SystemExit, match="--real-stats: .*not a safetensors statistics file.*delete it"):
+        scorer(data, stats)
