@@ -21,7 +21,8 @@ What is compared, and why it is fair:
 * scores: Inception FID and KID (benchmarks/quality_metrics.py; the offline weights route is in
   docs/metrics.md) on ``--n`` samples against ``--n`` reference real images, and the colour cast
   (mean spread between R, G and B, grey levels) on gray data. FID is biased upward at small ``--n``:
-  compare only rows of one table.
+  compare only rows of one table. ``--real-stats FILE`` keeps the real side's Inception pass for
+  later runs (split runs, ``--load``), and the two-halves floor reuses its features.
 
 It sizes itself to the machine: on a GPU 1,500 / 6,000 / 24,000 steps x batch 64, 2,000 samples,
 every sampler at 10, 20, 50, 100 and 1,000 steps for every budget; on a CPU it takes the budgets
