@@ -276,16 +276,27 @@ def plots(args, records: list[dict]) -> None:
               f"({curve[0]} {curve[1]})", "training steps", by_budget, floor)
 
 
-def merged_records(paths: list[str]) -> list[dict]:
+SETTINGS = ("family", "data", "res", "batch", "n")  # what a --json file records of its run, and --merge checks
+
+
+def merged_records(paths: list[str]) -> tuple[list[dict], dict]:
     """The records of earlier runs, read from their ``--json`` files or logs (any line that is a JSON record),
     the real-vs-real floor first; a later record of the same side, budget, sampler and steps replaces an
-    earlier one. So split runs (one side per core, ``--load`` for more samplers) make one report."""
-    floor, rows = None, {}
+    earlier one. So split runs (one side per core, ``--load`` for more samplers) make one report. Also the
+    runs' settings (data, resolution, batch, sample count) where the files record them: files that
+    disagree are refused, since their scores are not on one scale."""
+    floor, rows, settings, seen = None, {}, {}, {}
     for path in paths:
         for line in Path(path).read_text().splitlines():
             if not line.startswith("{"):
                 continue
             rec = json.loads(line)
+            for key in SETTINGS:
+                if key in rec and "rows" in rec:
+                    if key in settings and settings[key] != rec[key]:
+                        raise SystemExit(f"--merge: {seen[key]} and {path} were run with different {key} "
+                                         f"({settings[key]} vs {rec[key]}): one report compares one setting")
+                    settings[key], seen[key] = rec[key], path
             for r in rec.get("rows", [rec]):
                 if "side" not in r or "fid" not in r:
                     continue
@@ -297,7 +308,7 @@ def merged_records(paths: list[str]) -> list[dict]:
         raise SystemExit(f"--merge: no records with a real-vs-real floor and scored rows in {', '.join(paths)}")
     order = {"zoo defaults": 0, "diffusers recipe": 1}
     return [floor, *sorted(rows.values(), key=lambda r: (r["budget"], order.get(r["side"], 2), r["sampler"],
-                                                         r["steps"]))]
+                                                         r["steps"]))], settings
 
 
 def main(argv=None) -> None:
@@ -344,14 +355,16 @@ def main(argv=None) -> None:
     args.budget_list = sorted(int(b) for b in args.budgets.split(","))
     args.device_name = "GPU" if args.torch_device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
     common.print_machine()
-    md = Path(args.md or HERE.parents[2] / "docs" / f"quality_{args.family}.md")
-    args.plot_prefix = md.with_suffix("")
     args.data_name = "builtin:shapes as gray RGB PNGs (1,024 images)" if args.data == "gray" else args.data
     if args.merge:
-        records = merged_records(args.merge)
+        records, settings = merged_records(args.merge)
+        for key, value in settings.items():  # the runs' own settings, not this command's defaults
+            setattr(args, "data_name" if key == "data" else key, value)
         args.metric = "Inception FID" if "kid" in records[0] else "pixel FD"
         args.budget_list = sorted({r["budget"] for r in records[1:]})
-    else:
+    md = Path(args.md or HERE.parents[2] / "docs" / f"quality_{args.family}.md")
+    args.plot_prefix = md.with_suffix("")
+    if not args.merge:
         with tempfile.TemporaryDirectory() as tmp:
             if args.data == "gray":
                 args.data = gray_folder(Path(tmp) / "gray", 1024)
@@ -359,8 +372,9 @@ def main(argv=None) -> None:
     md.parent.mkdir(parents=True, exist_ok=True)
     md.write_text(markdown(args, records))
     plots(args, records)
-    common.save_json(args, {"benchmark": "quality_budgets", "family": args.family, "metric": args.metric,
-                            "n": args.n, "rows": records})
+    common.save_json(args, {"benchmark": "quality_budgets", "metric": args.metric, "family": args.family,
+                            "data": args.data_name, "res": args.res, "batch": args.batch, "n": args.n,
+                            "rows": records})
     print(f"wrote {md} and {args.plot_prefix}_*.png")
 
 

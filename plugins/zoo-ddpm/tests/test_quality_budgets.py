@@ -73,6 +73,25 @@ def test_merge_makes_one_report_of_split_runs(tmp_path):
         quality_budgets.main(["--merge", str(log), "--md", str(md), "--device", "cpu", "--threads", "1"])
 
 
+def test_merge_reports_the_runs_own_settings_and_refuses_mixed_ones(tmp_path):
+    """The report of merged runs names their data, size and sample count, not this command's defaults;
+    runs scored with different sample counts are not one scale, so they are refused."""
+    gray_folder(tmp_path / "gray")
+    run(tmp_path, "--grid", "ddim:3", "--curve", "ddim:3", "--sides", "zoo")
+    first = tmp_path / "run0.json"
+    header = json.loads(first.read_text())
+    assert (header["data"], header["res"], header["batch"], header["n"]) == (str(tmp_path / "gray"), 8, 4, 6)
+    md = tmp_path / "merged" / "report.md"
+    quality_budgets.main(["--merge", str(first), "--md", str(md), "--curve", "ddim:3", "--device", "cpu",
+                          "--threads", "1"])  # no --data, --res, --n: the defaults would say builtin shapes
+    text = md.read_text()
+    assert f"Data {tmp_path / 'gray'}, 8 px, batch 4, 6 samples per score" in text and "builtin" not in text
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**header, "n": 2000}))
+    with pytest.raises(SystemExit, match="run0.json and .*other.json were run with different n \\(6 vs 2000\\)"):
+        quality_budgets.main(["--merge", str(first), str(other), "--md", str(md), "--device", "cpu", "--threads", "1"])
+
+
 def test_sides_are_checked_so_a_typo_does_not_train_nothing():
     assert quality_budgets.sides_arg("both") == quality_budgets.sides_arg("zoo,diffusers") == ["zoo", "diffusers"]
     assert quality_budgets.sides_arg("diffusers") == ["diffusers"]
