@@ -16,7 +16,8 @@ by default and print the count next to every score (compare only equal counts).
 
 The real side is one Inception pass over up to ``--n`` real images (about 15 CPU-minutes for 2,000 at
 16 px): ``--real-stats FILE`` keeps it (``zoo eval --save-stats``'s format) for the next run on the
-same data, resolution and ``--n``, and refuses a file made for anything else.
+same data, resolution, ``--n`` and ``--seed``, and refuses a file made from other data, at another
+resolution or from another number of real images.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def add_args(p) -> None:
                         "$ZOO_FID_WEIGHTS, then the torch hub cache); absent: pixel-projection FD")
     p.add_argument("--real-stats", default=None, metavar="FILE",
                    help="cache of the real side's Inception statistics (.safetensors): read when it exists, "
-                        "else written by the first score, so later runs on the same data skip that pass")
+                        "else written by the first score, so later runs on the same data, --n and --seed skip "
+                        "that pass")
     p.add_argument("--pixel-fd", action="store_true",
                    help="score with the pixel-projection FD even when Inception weights are present")
 
@@ -76,20 +78,20 @@ class Scorer:
         self.name = ("Inception FID" if inception else f"FID ({extractor} features)") if self.extractor else "pixel FD"
         self.held_out, self.res, self.save_stats = held_out, res, None
         if self.extractor:
+            from zoo_core.errors import ZooError
             from zoo_core.metrics import Evaluator
 
             cached = stats if stats and os.path.isfile(stats) else None
             self.save_stats = stats if stats and not cached else None
-            from zoo_core.errors import ZooError
-
             try:
                 self.evaluator = Evaluator(["fid", "kid"], extractor=self.extractor, weights=self.weights, data=data,
                                            n_real=n_real, device=device, seed=seed, stats=cached,
                                            metric_options={"kid": {"subset_size": min(1000, n_real)}})
             except ZooError as exc:
                 raise SystemExit(f"--real-stats: {exc} (pass another file, or delete it to write a new one)") from None
-            if cached:
-                check_stats(cached, self.evaluator.real_info, res, n_real, data)
+            if cached:  # the real images this run would extract: --n of them, or all where the folder holds fewer
+                check_stats(cached, self.evaluator.real_info, res, len(held_out) if held_out is not None else n_real,
+                            data)
 
     def __call__(self, images) -> dict[str, Any]:
         """``{"fid": ..., "kid": ..., "kid_std": ...}`` (Inception) or ``{"fid": pixel FD}``."""
@@ -119,22 +121,16 @@ class Scorer:
 
 
 def check_stats(path: str, info: dict[str, Any], res: int, n_real: int, data) -> None:
-    """Refuse a ``--real-stats`` file made from other data, at another resolution, or from more real images
-    than this run asks for (from fewer only where the folder holds no more): its scores would not be this
-    run's."""
+    """Refuse a ``--real-stats`` file made from other data, at another resolution or from another number of
+    real images than the ``n_real`` this run would extract: its scores would not be this run's."""
     made_res, made_n, made_data = int(info.get("res", res)), int(info.get("n_real", 0)), info.get("data")
+    fix = "pass another file (a new one is written at the first score)"
     if isinstance(data, (str, os.PathLike)) and made_data and os.path.abspath(made_data) != os.path.abspath(data):
-        raise SystemExit(f"--real-stats {path} was computed from {made_data}, this run scores against {data}: "
-                         "pass another file (a new one is written at the first score)")
+        raise SystemExit(f"--real-stats {path} was computed from {made_data}, this run scores against {data}: {fix}")
     if made_res != res:
-        raise SystemExit(f"--real-stats {path} was computed at {made_res} px, this run scores at {res} px: "
-                         "pass another file (a new one is written at the first score)")
-    if made_n > n_real:
-        raise SystemExit(f"--real-stats {path} holds {made_n} real images, this run asks for {n_real}: pass "
-                         "another file (a new one is written at the first score)")
-    if made_n < n_real:
-        print(f"note: --real-stats {path} holds {made_n} real images, fewer than --n {n_real} ({data} holds "
-              "no more, or the file is from a smaller run)", file=sys.stderr)
+        raise SystemExit(f"--real-stats {path} was computed at {made_res} px, this run scores at {res} px: {fix}")
+    if made_n != n_real:
+        raise SystemExit(f"--real-stats {path} holds {made_n} real images, this run scores against {n_real}: {fix}")
 
 
 def floor_from_features(pool, subset_size: int = 1000) -> dict[str, Any]:

@@ -22,8 +22,9 @@ def folder(root: Path, n: int = 24) -> Path:
     return root
 
 
-def scorer(data: Path, stats: Path, res: int = 8, n: int = 24) -> quality_metrics.Scorer:
-    return quality_metrics.Scorer(str(data), res, n, None, "cpu", seed=1, stats=str(stats), extractor="random")
+def scorer(data: Path, stats: Path, res: int = 8, n: int = 24, held_out=None) -> quality_metrics.Scorer:
+    return quality_metrics.Scorer(str(data), res, n, None, "cpu", seed=1, stats=str(stats), extractor="random",
+                                  held_out=held_out)
 
 
 def test_real_stats_cache_is_written_once_and_scores_as_a_fresh_pass(tmp_path, capsys):
@@ -43,7 +44,7 @@ def test_real_stats_cache_is_written_once_and_scores_as_a_fresh_pass(tmp_path, c
     assert first.name == "FID (random features)" and len(first.cells(a)) == 2
 
 
-def test_real_stats_made_for_other_data_res_or_more_images_are_refused(tmp_path, capsys):
+def test_real_stats_made_for_other_data_res_or_count_are_refused(tmp_path):
     data, stats = folder(tmp_path / "real"), tmp_path / "real.safetensors"
     scorer(data, stats)(torch.zeros(4, 3, 8, 8))
     other = folder(tmp_path / "other")
@@ -51,10 +52,11 @@ def test_real_stats_made_for_other_data_res_or_more_images_are_refused(tmp_path,
         scorer(other, stats)
     with pytest.raises(SystemExit, match="computed at 8 px, this run scores at 16 px"):
         scorer(data, stats, res=16)
-    with pytest.raises(SystemExit, match="holds 24 real images, this run asks for 10"):
+    with pytest.raises(SystemExit, match="holds 24 real images, this run scores against 10"):
         scorer(data, stats, n=10)
-    scorer(data, stats, n=2000)  # a folder smaller than --n: all of it, said in a note
-    assert "holds 24 real images, fewer than --n 2000" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="holds 24 real images, this run scores against 2000"):
+        scorer(data, stats, n=2000)  # a smaller run's file is not a bigger run's reference
+    scorer(data, stats, n=2000, held_out=torch.zeros(24, 3, 8, 8))  # --n above the folder: all 24, as cached
 
 
 def test_floor_from_features_matches_the_closed_form_of_two_gaussians():
