@@ -140,6 +140,19 @@ def test_random_extractor_is_seeded_and_described():
     assert a(x[:, :1])["pool"].shape == (4, 16)  # grayscale is replicated to RGB
 
 
+def test_cpu_chunks_give_the_features_of_one_pass():
+    """On a CPU the extractor runs 8 images at a time (faster there); the features are those of one pass
+    over the whole batch, in order, whatever the batch size."""
+    ext = build_extractor(RANDOM)
+    x = _images(21)
+    chunked = ext(x)
+    ext.cpu_chunk = 1000
+    whole = ext(x)
+    assert ext.device.type == "cpu" and chunked["pool"].shape == (21, 16)
+    for key in ("pool", "logits"):
+        assert torch.allclose(chunked[key], whole[key], atol=1e-6)
+
+
 def test_names_options_and_lookup_errors():
     assert parse_name("timm:resnet50?pretrained=0&size=64") == ("timm", "resnet50", {"pretrained": "0", "size": "64"})
     assert parse_name("module:pkg.mod:Net") == ("module", "pkg.mod:Net", {})
