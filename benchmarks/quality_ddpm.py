@@ -59,6 +59,14 @@ def real_images(data: str, res: int, n: int, seed: int):
     return torch.stack([ds[(i, i)]["image"] for i in range(min(n, len(ds)))])
 
 
+def reference_scorer(args, device) -> quality_metrics.Scorer:
+    """The scorer of every quality benchmark: ``--n`` real images drawn with ``--seed`` + 1 (what samples are
+    scored against; ``scorer.held_out``), with the run's ``--fid-weights``, ``--pixel-fd`` and ``--real-stats``."""
+    held_out = real_images(args.data, args.res, args.n, args.seed + 1)
+    return quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, device, seed=args.seed + 1,
+                                  pixel=getattr(args, "pixel_fd", False), held_out=held_out, stats=args.real_stats)
+
+
 def train_zoo(args, out: Path, steps: int | None = None, family: str = "ddpm", extra: tuple[str, ...] = ()):
     """``zoo train FAMILY`` with its defaults (plus ``extra`` flags) for ``steps`` (default ``--steps``)."""
     from zoo_core.cli import main
@@ -143,9 +151,7 @@ def main(argv=None):
     common.print_machine()
     from zoo_core.hub import from_pretrained
 
-    scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, device, seed=args.seed + 1,
-                                    pixel=args.pixel_fd, held_out=real_images(args.data, args.res, args.n, args.seed + 1),
-                                    stats=args.real_stats)
+    scorer = reference_scorer(args, device)
     rows, records = [], []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

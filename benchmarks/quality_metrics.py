@@ -76,7 +76,7 @@ class Scorer:
         self.weights = inception_weights(weights) if inception and not pixel else None
         self.extractor = None if pixel or (inception and not self.weights) else extractor
         self.name = ("Inception FID" if inception else f"FID ({extractor} features)") if self.extractor else "pixel FD"
-        self.held_out, self.res, self.save_stats = held_out, res, None
+        self.held_out, self.res, self.save_stats, self.evaluator = held_out, res, None, None
         if self.extractor:
             from zoo_core.errors import ZooError
             from zoo_core.metrics import Evaluator
@@ -108,7 +108,7 @@ class Scorer:
 
     def real_features(self):
         """The real images' pool features (rows), once a score or ``--real-stats`` gave them; else None."""
-        return getattr(self, "evaluator", None) and self.evaluator.real_state.get("features.pool")
+        return None if self.evaluator is None else self.evaluator.real_state.get("features.pool")
 
     def columns(self) -> list[str]:
         return [f"{self.name} (lower is better)"] + (["KID x 1000"] if self.extractor else [])

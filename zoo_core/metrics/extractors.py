@@ -137,11 +137,9 @@ class Extractor(nn.Module):
         return self.normalize(resize(x, self.size, self.resize_method))
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        chunk = self.cpu_chunk if self.device.type == "cpu" else len(images)
-        with torch.inference_mode():
-            parts = [self.features(self.prepare(images[i:i + chunk]))
-                     for i in range(0, len(images), chunk)] if len(images) > chunk > 0 else [
-                self.features(self.prepare(images))]
+        step = max(self.cpu_chunk if self.device.type == "cpu" else len(images), 1)
+        with torch.inference_mode():  # an empty batch still makes one pass, for its output shapes
+            parts = [self.features(self.prepare(images[i:i + step])) for i in range(0, max(len(images), 1), step)]
         return {k: torch.cat([p[k] for p in parts]).float() for k in parts[0]}
 
     @property

@@ -109,10 +109,8 @@ def run(args) -> list[dict]:
 
     grids = {"zoo defaults": parse_grid(args.grid), "diffusers recipe": parse_grid(args.ref_grid or args.grid)}
     curve = parse_grid(args.curve)[0]
-    held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
-    scorer = quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, args.torch_device,
-                                    seed=args.seed + 1, pixel=args.pixel_fd, held_out=held_out,
-                                    stats=args.real_stats)
+    scorer = quality_ddpm.reference_scorer(args, args.torch_device)
+    held_out = scorer.held_out
     args.metric = scorer.name
     records: list[dict] = []
     extra = tuple(shlex.split(args.zoo_args))
@@ -291,12 +289,11 @@ def merged_records(paths: list[str]) -> tuple[list[dict], dict]:
             if not line.startswith("{"):
                 continue
             rec = json.loads(line)
-            for key in SETTINGS:
-                if key in rec and "rows" in rec:
-                    if key in settings and settings[key] != rec[key]:
-                        raise SystemExit(f"--merge: {seen[key]} and {path} were run with different {key} "
-                                         f"({settings[key]} vs {rec[key]}): one report compares one setting")
-                    settings[key], seen[key] = rec[key], path
+            for key in (k for k in SETTINGS if k in rec and "rows" in rec):  # a --json file's header
+                if key in settings and settings[key] != rec[key]:
+                    raise SystemExit(f"--merge: {seen[key]} and {path} were run with different {key} "
+                                     f"({settings[key]} vs {rec[key]}): one report compares one setting")
+                settings[key], seen[key] = rec[key], path
             for r in rec.get("rows", [rec]):
                 if "side" not in r or "fid" not in r:
                     continue

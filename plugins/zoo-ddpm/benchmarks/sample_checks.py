@@ -83,11 +83,8 @@ def inception_scorer(args):
     here = Path(__file__).resolve().parent
     sys.path[:0] = [str(here.parents[2] / "benchmarks")]
     import quality_ddpm
-    import quality_metrics
 
-    held_out = quality_ddpm.real_images(args.data, args.res, args.n, args.seed + 1)
-    return quality_metrics.Scorer(args.data, args.res, args.n, args.fid_weights, torch.device("cpu"),
-                                  seed=args.seed + 1, held_out=held_out, stats=args.real_stats)
+    return quality_ddpm.reference_scorer(args, torch.device("cpu"))
 
 
 def main(argv=None) -> None:
