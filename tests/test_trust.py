@@ -513,3 +513,28 @@ def test_deeply_nested_json_is_a_one_line_error(tmp_path, capsys, where):
     code, out, err = cli(argv, capsys)
     assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err[-400:]
     assert "nested too deeply" in err or "metadata.jsonl:1" in err
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_at_load(tmp_path, capsys, value):
+    """NaN or inf weights would draw black squares with a clean exit: loading names the tensor instead."""
+    from safetensors.torch import load_file, save_file
+
+    folder = _ddpm_saved(tmp_path / "m")
+    state = load_file(str(folder / "model.safetensors"))
+    name = sorted(k for k, v in state.items() if v.is_floating_point())[3]
+    state[name].view(-1)[0] = value
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(ZooError, match=rf"hold NaN or inf values \(tensor '{name}'\)"):
+        from_pretrained(folder, device="cpu")
+    code, _, err = cli(["sample", str(folder), "--n", "1", "--out", str(tmp_path / "s.png")], capsys)
+    _one_line_error(code, err, "NaN or inf", name)
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_a_converted_checkpoint_with_nan_is_refused():
+    from zoo_core.importing import load_checked
+
+    with pytest.raises(ZooError, match=r"ckpt\.pt hold NaN or inf values \(tensor 'weight'\)"):
+        load_checked(lambda: torch.nn.Linear(2, 2), {"weight": torch.full((2, 2), float("nan")),
+                                                     "bias": torch.zeros(2)}, "ckpt.pt")

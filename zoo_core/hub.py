@@ -357,11 +357,13 @@ def _load_weights(module, path: Path, what: str) -> None:
     """safetensors into ``module`` (strict), shapes checked from the header first; errors are one line."""
     from safetensors.torch import load_file
 
-    from .safeload import check_shapes, header_shapes
+    from .safeload import check_finite, check_shapes, header_shapes
 
     found = header_shapes(path)
     check_shapes({k: tuple(v.shape) for k, v in module.state_dict().items()}, found, path, what)
-    module.load_state_dict(load_file(str(path)), strict=True)
+    tensors = load_file(str(path))
+    check_finite(tensors, path)
+    module.load_state_dict(tensors, strict=True)
 
 
 def load_component(src: str | Path, name: str, module) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ZooError
+from .safeload import check_finite
 from .trust import parse_json
 
 MAX_JSON_BYTES = 1 << 20  # configs are a few KB; a bigger "config" is not one
@@ -182,6 +183,7 @@ def load_checked(build: Callable[[], Any], state: Mapping[str, Any], source: str
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in build().state_dict().items()}
     check_state(expected, {k: tuple(v.shape) for k, v in state.items()}, source)
+    check_finite(state, source)
     model = build()
     model.load_state_dict(dict(state), strict=True)
     return model

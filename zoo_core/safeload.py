@@ -8,6 +8,7 @@ and assigned (``load_state_dict(assign=True)``). A config that builds a 100 GB n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,21 @@ def check_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[in
         raise ZooError(f"weights in {path} do not match {what}: {problems[0]}{more}")
 
 
+def check_finite(tensors: Mapping[str, Any], path: Path | str) -> None:
+    """Refuse weights holding NaN or inf: every sample drawn from them would be black or noise.
+
+    zoo's trainers skip non-finite updates, so such a file is damaged or comes from a run that diverged
+    elsewhere; saying so at load beats a grid of black squares and a clean exit.
+    """
+    import torch
+
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise ZooError(f"weights in {path} hold NaN or inf values (tensor {bad[0][:80]!r}{more}): the file is damaged "
+                       "or was saved from a diverged run; nothing useful can be sampled from it")
+
+
 def _meta_left(module) -> bool:
     import torch
 
@@ -79,6 +95,7 @@ def load_checked(build, path: Path, what: str) -> Any:
         state = model.state_dict()
         check_shapes({k: tuple(v.shape) for k, v in state.items()}, found, path, what)
     tensors = load_file(str(path))
+    check_finite(tensors, path)
     if model is not None:
         _assign(model, tensors)
         if not _meta_left(model):
