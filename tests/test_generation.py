@@ -123,3 +123,17 @@ def test_class_labels():
     assert class_labels(1, "dog", 3, g, "cpu", names=named).tolist() == [1]
     with pytest.raises(ZooError, match=r"no value 'cow'; valid values: one of cat, dog, 7 \(or an index 0\.\.2\)$"):
         class_labels(1, "cow", 3, g, "cpu", names=named)
+
+
+def test_any_integer_seed_draws_and_seeds_in_torchs_range_keep_their_stream(gen):
+    """torch refuses seeds outside [-2**63, 2**64) with a bare ValueError; zoo folds them in instead."""
+    from zoo_core.data import StreamSampler
+    from zoo_core.rng import seeded
+
+    for s in (0, 3, -1, 2**63 - 1, 2**64 - 1, -(2**63)):  # inside torch's range: the stream torch gives
+        assert torch.equal(torch.randn(4, generator=seeded(s)), torch.randn(4, generator=torch.Generator().manual_seed(s)))
+    big = 99999999999999999999
+    a, b = generate(gen, 2, seed=big), generate(gen, 2, seed=big)
+    assert torch.equal(a, b) and not torch.equal(a, generate(gen, 2, seed=big + 1))
+    order = [i for (i, _), _ in zip(StreamSampler(5, 2**63 - 1), range(12))]  # seed * 7919 + epoch overflowed
+    assert sorted(order[:5]) == list(range(5)) and sorted(order[5:10]) == list(range(5))

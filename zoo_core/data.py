@@ -18,6 +18,7 @@ from .config import opt
 from .errors import ZooError
 from .labels import image_labels
 from .pixels import HIGH_BIT_MODES, as_mode, mode_summary
+from .rng import seeded
 from .trust import parse_json
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
@@ -338,7 +339,7 @@ class StreamSampler:
         while True:
             e, off = divmod(k, self.n)
             if e != epoch:
-                g = torch.Generator().manual_seed(self.seed * 7919 + e)
+                g = seeded(self.seed * 7919 + e)
                 perm = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
                 epoch = e
             yield perm[off], stream_seed(self.seed, k)
@@ -366,6 +367,6 @@ def make_loader(dataset: ImageDataset, batch_size: int, seed: int, start: int, r
     sampler = StreamSampler(len(dataset), seed, start, rank, world)
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, pin_memory=pin_memory,
-        persistent_workers=workers > 0, drop_last=True, generator=torch.Generator().manual_seed(seed),
+        persistent_workers=workers > 0, drop_last=True, generator=seeded(seed),
         prefetch_factor=4 if workers > 0 else None,
     )

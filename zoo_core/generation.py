@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import ZooError
+from .rng import seeded
 
 
 def sampler_fn(model, name: str | None) -> tuple[str, Callable]:
@@ -190,7 +191,6 @@ def generate_chunks(model, n: int, *, seed: int = 0, batch_size: int | None = No
         >>> torch.equal(torch.cat([x for _, x in parts]), model.generate(5, seed=0, batch_size=2))
         True
     """
-    import torch
 
     from .modeling import ZooModelMixin
 
@@ -201,7 +201,7 @@ def generate_chunks(model, n: int, *, seed: int = 0, batch_size: int | None = No
         yield 0, model.generate(n, seed=seed, batch_size=batch_size, progress=progress, **kwargs, **extra)
         return
     bs = batch_size or min(n, 64)
-    g = torch.Generator().manual_seed(int(seed))
+    g = seeded(seed)
     with progress_bar(progress, n, description, unit="images") as bar:
         for start in range(0, n, bs):
             k = min(bs, n - start)
@@ -295,7 +295,7 @@ def batched(n: int, batch_size: int | None, seed: int | None,
     check_count(n)
     check_batch_size(batch_size)
     bs = batch_size or min(n, default_batch)
-    g = current_options().generator or torch.Generator().manual_seed(0 if seed is None else int(seed))
+    g = current_options().generator or seeded(0 if seed is None else seed)
     out = []
     with torch.no_grad():
         for start in range(0, n, bs):

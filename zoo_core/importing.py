@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ZooError
+from .rng import seeded
 from .safeload import check_finite
 from .trust import parse_json
 
@@ -211,7 +212,7 @@ def seeded_state_dict(shapes: Mapping[str, Sequence[int]], seed: int = 0, std: f
     A golden file stores only key shapes and outputs; the script that ran the original code and the
     test that checks zoo against it both rebuild the same weights here, so none are stored and the
     two cannot drift apart. Tensors are drawn in sorted key order from one CPU
-    ``torch.Generator().manual_seed(seed)``: floats N(0, std^2), names ending in ``bias`` N(0, bias_std^2)
+    ``seeded(seed)``: floats N(0, std^2), names ending in ``bias`` N(0, bias_std^2)
     when ``bias_std`` is given. Batch-norm buffers stay meaningful: ``running_var`` is U(0.5, 1.5) from
     the same generator (a variance must be positive) and ``num_batches_tracked`` is 0 (it draws nothing).
     """
@@ -219,7 +220,7 @@ def seeded_state_dict(shapes: Mapping[str, Sequence[int]], seed: int = 0, std: f
 
     if not std > 0 or (bias_std is not None and not bias_std > 0):
         raise ZooError(f"seeded_state_dict needs std > 0 and bias_std > 0 (or None), got {std} and {bias_std}")
-    g = torch.Generator().manual_seed(seed)
+    g = seeded(seed)
     out: dict[str, Any] = {}
     for key in sorted(shapes):
         shape = tuple(int(n) for n in shapes[key])

@@ -4,6 +4,24 @@ from __future__ import annotations
 
 import base64
 import random
+from typing import Any
+
+TORCH_SEED_SPAN = 2**64  # torch.Generator.manual_seed takes seeds in [-2**63, 2**64)
+
+
+def seeded(seed: Any):
+    """A CPU ``torch.Generator`` seeded with any integer, the one way zoo turns a seed into a generator.
+
+    torch refuses seeds outside [-2**63, 2**64) with a bare ``ValueError``; a user's ``--seed
+    99999999999999999999`` or a derived seed (``seed * 7919 + epoch``) is folded into that range
+    instead (modulo 2**64), and every seed inside it keeps the stream it always had.
+    """
+    import torch
+
+    s = int(seed)
+    if not -(2**63) <= s < TORCH_SEED_SPAN:
+        s %= TORCH_SEED_SPAN
+    return torch.Generator().manual_seed(s)
 
 
 def get_rng_state() -> dict:

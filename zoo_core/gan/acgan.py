@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 from zoo_core.config import opt
 from zoo_core.errors import ZooError
 from zoo_core.labels import ClassLayout, relabel
+from zoo_core.rng import seeded
 
 
 @dataclass
@@ -136,13 +137,12 @@ class ACGANGenerator:
 
     def condition_for_seed(self, seed: int, truncation: float | None = None) -> dict:
         """The class ``generate(1, seed=seed)`` draws, so interpolations keep seed A's class."""
-        import torch
 
         from .latent import truncated_noise
 
         if not self.num_classes:
             return {}
-        g = torch.Generator().manual_seed(int(seed))
+        g = seeded(seed)
         truncated_noise((1, *self.latent_shape), truncation, g)  # advance past z, as the sampler does
         labels = self.labels_for(1, None, g)[0]
         return {"label": labels.tolist() if self.layout.multi else int(labels)}

@@ -24,6 +24,7 @@ import torch
 from zoo_core.errors import ZooError
 from zoo_core.generation import generate
 from zoo_core.modeling import ZooModelMixin
+from zoo_core.rng import seeded
 
 from .latent import seed_latent, slerp
 
@@ -67,6 +68,6 @@ class GANGenerator(ZooModelMixin):
         z = slerp(za, zb, t).to(self._device())
         condition = {**self.condition_for_seed(seed_a, truncation), **condition}
         bs = batch_size or min(frames, 64)
-        out = [self.synthesize(z[i:i + bs], generator=torch.Generator().manual_seed(int(seed_a)), **condition)
+        out = [self.synthesize(z[i:i + bs], generator=seeded(seed_a), **condition)
                .float().cpu() for i in range(0, frames, bs)]
         return torch.cat(out)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from zoo_core.errors import ZooError
+from zoo_core.rng import seeded
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
@@ -87,4 +88,4 @@ def latent_sampler(model: Any, n: int, *, generator: torch.Generator, steps: int
 
 def seed_latent(seed: int, shape: tuple[int, ...], truncation: float | None = None) -> torch.Tensor:
     """The latent ``generate(1, seed=seed)`` draws first (shape ``[1, *shape]``), for interpolation."""
-    return truncated_noise((1, *shape), truncation, torch.Generator().manual_seed(int(seed)))
+    return truncated_noise((1, *shape), truncation, seeded(seed))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rng import seeded
+
 
 def _psd_sqrt(s: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh((s + s.T) / 2)
@@ -103,7 +105,7 @@ def projection_fd(images, real, dim: int = 64, seed: int = 0) -> float:
     """
     import torch
 
-    g = torch.Generator().manual_seed(seed)
+    g = seeded(seed)
     w = torch.randn(real[0].numel(), dim, generator=g, dtype=torch.float64) / real[0].numel() ** 0.5
     a, b = GaussianStats(), GaussianStats()
     a.update(real.flatten(1).double() @ w)

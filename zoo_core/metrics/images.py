@@ -17,6 +17,7 @@ import torch
 
 from ..data import DataConfig, FolderSource, ImageDataset, Source, open_source, stream_seed
 from ..errors import ZooError
+from ..rng import seeded
 
 CHUNK = 500  # images per model.generate call: the images do not depend on --batch-size
 
@@ -186,7 +187,7 @@ def dataset_batches(ds, n: int | None, seed: int, batch_size: int, workers: int 
     if total == 0:
         raise ZooError("the dataset is empty")
     n = total if n is None else min(n, total)
-    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n].sort().values.tolist()
+    order = torch.randperm(total, generator=seeded(seed))[:n].sort().values.tolist()
     keys = [(i, stream_seed(seed, i)) for i in order] if isinstance(ds, ImageDataset) else order
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, sampler=keys, num_workers=workers)
     for batch in loader:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from zoo_core.errors import ZooError
+from zoo_core.rng import seeded
 
 
 def _labels(model, labels, n: int, device) -> dict:
@@ -38,7 +39,7 @@ def bits_per_dim(model, images: torch.Tensor, *, steps: int | None = None, batch
     if images.ndim != 4 or images.shape[0] == 0:
         raise ZooError(f"bits_per_dim needs a non-empty NCHW batch of images, got shape {tuple(images.shape)}")
     device = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
+    g = seeded(seed)
     sums: dict[str, float] = {}
     was_training = model.training
     model.eval()

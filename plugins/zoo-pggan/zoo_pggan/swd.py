@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo_core.errors import ZooError
+from zoo_core.rng import seeded
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
@@ -141,8 +142,8 @@ class SlicedWasserstein:
     def reset(self) -> None:
         self.desc: dict[bool, dict[int, list[torch.Tensor]]] = {True: {}, False: {}}
         self.channels: int | None = None
-        self._gen = {True: torch.Generator().manual_seed(self.seed),
-                     False: torch.Generator().manual_seed(self.seed)}  # same positions: identical sets give 0
+        self._gen = {True: seeded(self.seed),
+                     False: seeded(self.seed)}  # same positions: identical sets give 0
 
     @torch.no_grad()
     def update(self, images: torch.Tensor, *, real: bool) -> None:
@@ -165,7 +166,7 @@ class SlicedWasserstein:
         if not common:
             raise ZooError(f"swd: real images ({max(real)}px) and generated ones ({max(fake)}px) share no pyramid "
                            "level; evaluate them at the same resolution")
-        g = torch.Generator().manual_seed(self.seed + 2)
+        g = seeded(self.seed + 2)
         out = {}
         for res in common:
             a = normalize_descriptors(torch.cat(real[res]).to(self.device), self.channels)

@@ -14,6 +14,7 @@ from zoo_core.errors import ZooError
 from zoo_core.gan.latent import seed_latent, slerp
 from zoo_core.generation import generate
 from zoo_core.modeling import ZooModelMixin, unexpected_arguments
+from zoo_core.rng import seeded
 
 from .conditioning import ConditioningAugmentation, TextStandardizer
 from .config import StackGANConfig
@@ -197,7 +198,7 @@ class StackGAN(ZooModelMixin, nn.Module):
         a, b = (seed_latent(s, self.latent_shape, truncation) for s in (seed_a, seed_b))
         t = torch.linspace(0, 1, frames)[:, None]
         z = slerp(a[0], b[0], t).to(device)
-        g = torch.Generator().manual_seed(int(seed_a))
+        g = seeded(seed_a)
         caption = prompts[0] if prompts else self.captions()[int(torch.randint(len(self.captions()), (1,), generator=g))]
         eps1 = torch.randn((1, self.config.c_dim), generator=g).expand(frames, -1).to(device)
         eps2 = torch.randn((1, self.config.c_dim), generator=g).expand(frames, -1).to(device)
