@@ -378,3 +378,50 @@ def test_projection_fd_zero_on_itself_and_grows_with_a_shift():
     x = torch.rand(200, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
     assert projection_fd(x, x) < 1e-6
     assert projection_fd(x + 0.5, x) > projection_fd(x + 0.1, x) > 0.01
+
+
+def test_hostile_or_mismatched_real_statistics_are_one_line_errors(tmp_path):
+    import io
+    import zipfile
+
+    fake = _images(12, seed=3)
+    np.savez(tmp_path / "small.npz", mu=np.zeros(3), sigma=np.eye(3))
+    with pytest.raises(ZooError, match="the real statistics have 3 features but this extractor gives 16"):
+        evaluate(fake, None, ["fid"], extractor=RANDOM, stats=tmp_path / "small.npz")
+    np.savez(tmp_path / "nan.npz", mu=np.full(16, np.nan), sigma=np.eye(16))
+    with pytest.raises(ZooError, match="NaN or inf"):
+        evaluate(fake, None, ["fid"], extractor=RANDOM, stats=tmp_path / "nan.npz")
+    np.savez(tmp_path / "skew.npz", mu=np.zeros(16), sigma=np.zeros((16, 4)))
+    with pytest.raises(ZooError, match=r"mu is \(16,\) and sigma \(16, 4\)"):
+        evaluate(fake, None, ["fid"], extractor=RANDOM, stats=tmp_path / "skew.npz")
+    # headers claiming a 100,000^2 float64 sigma (80 GB) in a tiny zip: refused before anything is inflated
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w") as z:
+        for key, shape in (("mu", (100_000,)), ("sigma", (100_000, 100_000))):
+            buf = io.BytesIO()
+            np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+            z.writestr(f"{key}.npy", buf.getvalue())
+    with pytest.raises(ZooError, match=r"expected \(D,\) and \(D, D\) with D at most 8192"):
+        evaluate(fake, None, ["fid"], extractor=RANDOM, stats=tmp_path / "bomb.npz")
+    kid = KID(subsets=2, subset_size=4)
+    kid.real, kid.fake = [torch.randn(8, 16)], [torch.randn(8, 4)]
+    with pytest.raises(ZooError, match="the real features have 16 dimensions but this extractor gives 4"):
+        kid.compute()
+    with pytest.raises(ZooError, match="features are not finite"):
+        kid.load_real_state({"features.pool": torch.full((4, 16), float("nan"))})
+
+
+def test_metric_options_and_eval_sizes_are_bounded():
+    from zoo_core.metrics.command import eval_command
+
+    with pytest.raises(ZooError, match="kid: subsets must be at most 100,000, got 1,000,000,000"):
+        KID(subsets=10**9)
+    with pytest.raises(ZooError, match="kid: degree must be at most 10"):
+        KID(degree=1000)
+    with pytest.raises(ZooError, match="pr: block must be at most 8,192"):
+        PrecisionRecall(block=10**6)
+    result = CliRunner().invoke(eval_command, ["x", "--res", "100000"])
+    assert result.exit_code == 2 and "100000 is not in the range 8<=x<=2048" in result.output
+    with pytest.raises(ZooError, match=r"extractor os:system\(\) could not be built without arguments \(TypeError: "):
+        build_extractor("module:os:system")
+    with pytest.raises(ZooError, match="'os:sep' is a str: name an nn.Module, a class or a factory"):
+        build_extractor("module:os:sep")

@@ -83,7 +83,12 @@ class FeatureBank(FeatureMetric):
         side = "real" if real else "generated"
         if not rows:
             raise ZooError(f"{self.name}: no {side} images were given")
-        return torch.cat(rows).double()
+        out = torch.cat(rows).double()
+        if not real and self.real and self.real[0].shape[1] != out.shape[1]:
+            raise ZooError(f"{self.name}: the real features have {self.real[0].shape[1]} dimensions but this "
+                           f"extractor gives {out.shape[1]}: they were computed with another extractor; recompute "
+                           "them with --data DIR --save-stats FILE")
+        return out
 
     def real_state(self) -> dict[str, torch.Tensor]:
         return {f"features.{self.feature}": torch.cat(self.real)} if self.real else {}
@@ -93,10 +98,20 @@ class FeatureBank(FeatureMetric):
         if key not in state:
             raise ZooError(f"{self.name} needs the real features, which these statistics do not hold "
                            f"(save them with --save-stats while evaluating {self.name})")
-        self.real = [state[key].to(torch.float32)]
+        rows = state[key]
+        if rows.ndim != 2 or not rows.is_floating_point() or not bool(torch.isfinite(rows).all()):
+            raise ZooError(f"{self.name}: the saved real features are not finite [N, D] rows; recompute them with "
+                           "--data DIR --save-stats FILE")
+        self.real = [rows.to(torch.float32)]
 
 
-def check_positive(name: str, **values: Any) -> None:
+OPTION_MAX = 100_000  # no metric option needs more; a typo's 10**9 subsets would loop for days
+
+
+def check_positive(name: str, most: int = OPTION_MAX, **values: Any) -> None:
+    """Each of ``values`` must be an integer from 1 to ``most`` (a one-line error naming the option)."""
     for key, value in values.items():
-        if not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ZooError(f"{name}: {key} must be a positive integer, got {value!r}")
+        if value > most:
+            raise ZooError(f"{name}: {key} must be at most {most:,}, got {value:,}")

@@ -87,7 +87,7 @@ def results_path(out: str | None, force: bool) -> Path:
 @click.option("--save-stats", type=click.Path(dir_okay=False), default=None,
               help="write the real statistics to this .safetensors file for later --stats")
 @click.option("--crop-border", is_flag=True, help="crop uniform borders (white padding) from every image first")
-@click.option("--res", type=click.IntRange(min=8), default=None,
+@click.option("--res", type=click.IntRange(min=8, max=2048), default=None,
               help="resolution of the real images [default: that of the generated ones]")
 @click.option("--option", "-o", "options", multiple=True, metavar="METRIC.KEY=VALUE",
               help="metric option, repeatable: kid.subsets=50, is.splits=10, pr.k=5")

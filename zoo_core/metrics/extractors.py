@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ZooError
+from ..rng import seeded
 from .specs import lookup, parse_name, parse_value
 
 RESIZE_METHODS = ("tf1-bilinear", "bilinear", "bilinear-aa", "bicubic", "bicubic-aa", "nearest", "none")
@@ -170,7 +171,7 @@ class RandomExtractor(Extractor):
             nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
             nn.Conv2d(32, dim, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Linear(dim, classes)
-        g = torch.Generator().manual_seed(seed)
+        g = seeded(seed)
         with torch.no_grad():
             for p in self.parameters():
                 fan_in = p[0].numel() if p.ndim > 1 else p.numel()
@@ -286,7 +287,13 @@ def build_module(arg: str | None = None, *, weights: str | None = None, **opts: 
         obj = load_object(arg)
     except (ImportError, AttributeError) as exc:
         raise ZooError(f"could not import extractor {arg!r}: {exc}") from None
-    module = obj if isinstance(obj, nn.Module) else obj()
+    if not isinstance(obj, nn.Module) and not callable(obj):
+        raise ZooError(f"extractor {arg!r} is a {type(obj).__name__}: name an nn.Module, a class or a factory")
+    try:
+        module = obj if isinstance(obj, nn.Module) else obj()
+    except (TypeError, ValueError, RuntimeError, OSError) as exc:  # the user's code: say where it failed
+        raise ZooError(f"extractor {arg}() could not be built without arguments ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     if not isinstance(module, nn.Module):
         raise ZooError(f"{arg} gave a {type(module).__name__}, not an nn.Module")
     source = "as built"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import ZooError
+from ..rng import seeded
 from .base import FeatureBank, check_positive
 
 
@@ -39,14 +40,15 @@ class KID(FeatureBank):
         unknown = opts.keys() - {"model", "device"}
         if unknown:
             raise ZooError(f"kid: unknown option(s) {sorted(unknown)} (subsets, subset_size, degree)")
-        check_positive("kid", subsets=subsets, subset_size=subset_size, degree=degree)
+        check_positive("kid", subsets=subsets, subset_size=subset_size)
+        check_positive("kid", 10, degree=degree)
         self.subsets, self.subset_size, self.degree, self.seed = subsets, subset_size, degree, seed
         super().__init__(extractor)
 
     def compute(self) -> dict[str, float]:
         real, fake = self.features(True), self.features(False)
         m = min(self.subset_size, len(real), len(fake))
-        g = torch.Generator().manual_seed(self.seed)
+        g = seeded(self.seed)
         values = []
         for _ in range(self.subsets):
             xi = torch.randperm(len(real), generator=g)[:m]

@@ -62,7 +62,8 @@ class PrecisionRecall(FeatureBank):
         unknown = opts.keys() - {"model", "device", "seed"}
         if unknown:
             raise ZooError(f"pr: unknown option(s) {sorted(unknown)} (k, block)")
-        check_positive("pr", k=k, block=block)
+        check_positive("pr", k=k)
+        check_positive("pr", 8192, block=block)  # block x N distances in memory at once
         self.k, self.block = k, block
         super().__init__(extractor)
 

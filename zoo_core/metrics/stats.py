@@ -12,6 +12,7 @@ pytorch-fid ``.npz`` files (``mu``, ``sigma``) are accepted for FID too, read wi
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,27 @@ import torch
 from ..errors import ZooError
 
 FORMAT = "1"
+MAX_FEATURES = 8192  # feature width of any extractor zoo scores with (Inception: 2048); sigma 8192^2 = 512 MB
+
+
+def check_npz_sizes(npz, path: Path) -> None:
+    """Read the shapes of ``mu`` and ``sigma`` from their .npy headers and refuse absurd ones before loading.
+
+    An .npz is a zip: a few kilobytes can inflate to gigabytes, so nothing is decompressed in full
+    until the headers say the arrays are (D,) and (D, D) with D at most MAX_FEATURES.
+    """
+    import numpy as np
+
+    shapes = {}
+    for key in ("mu", "sigma"):
+        with npz.zip.open(f"{key}.npy") as fp:
+            version = np.lib.format.read_magic(fp)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shapes[key] = tuple(read(fp)[0])
+    d = shapes["mu"][0] if len(shapes["mu"]) == 1 else None
+    if d is None or shapes["sigma"] != (d, d) or not 1 <= d <= MAX_FEATURES:
+        raise ZooError(f"--stats {path}: mu is {shapes['mu']} and sigma {shapes['sigma']}; expected (D,) and (D, D) "
+                       f"with D at most {MAX_FEATURES} (pytorch-fid's Inception files have D = 2048)")
 
 
 def save_stats(path: str | Path, metrics: dict[str, Any], extractor, info: dict[str, Any]) -> Path:
@@ -60,9 +82,10 @@ def load_stats(path: str | Path, extractor=None) -> tuple[dict[str, torch.Tensor
 
         try:
             with np.load(path, allow_pickle=False) as f:
+                check_npz_sizes(f, path)
                 tensors = {"fid.mu": torch.from_numpy(f["mu"]).double(),
                            "fid.sigma": torch.from_numpy(f["sigma"]).double()}
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
             raise ZooError(f"--stats {path} is not a pytorch-fid statistics file with mu and sigma ({exc})") from None
         return tensors, {"zoo_stats": "npz", "metrics": "fid", "extractor": "unknown (pytorch-fid .npz)"}
     from safetensors import safe_open
