@@ -206,3 +206,17 @@ def test_a_missing_run_is_a_local_path_never_a_hub_repo_id(tmp_path, monkeypatch
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ZooError, match="no such run folder me/model"):
         zoo_core.from_pretrained(Run("me/model"), device="cpu")  # "me/model" as a string would be a repo id
+
+
+def test_damaged_metrics_lines_cost_only_themselves(tmp_path):
+    """A run folder may come from elsewhere: lines that are not step records are skipped, never a traceback."""
+    from zoo_core.report import load_run
+
+    run = Run(tmp_path / "r")
+    run.append_metrics({"step": 1, "loss": 0.5})
+    with open(run / "metrics.jsonl", "ab") as f:
+        f.write(b'[1, 2]\n{"step": "x"}\n{"step": true}\n' + b"[" * 100_000 + b"\n\xff\xfe\n")
+        f.write(b'{"step": 2, "loss": 0.25, "warnings": 5}\n{"event": "health", "step": 3, "kind": ["k"]}\n')
+    assert [r["step"] for r in run.metrics()] == [1, 2, 3]
+    data = load_run(run.path)
+    assert data.series["loss"] == [(1, 0.5), (2, 0.25)] and [e.step for e in data.events] == [3]

@@ -56,7 +56,8 @@ def load_run(path: str | Path) -> RunData:
                 run.events.append(event)
             continue
         step = int(rec.get("step", 0))
-        for msg in rec.get("warnings", []) or []:  # runs written before: a "warnings" list in the step's line
+        warnings = rec.get("warnings")
+        for msg in warnings if isinstance(warnings, list) else []:  # older runs: a list in the step's line
             old = HealthEvent.of(step, str(msg), kind="warning")
             if old not in run.events:
                 run.events.append(old)

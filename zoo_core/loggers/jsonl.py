@@ -45,11 +45,20 @@ def append(path: str | Path, record: dict[str, Any]) -> None:
 
 
 def read(path: str | Path) -> list[dict[str, Any]]:
-    """Every record of a metrics.jsonl (a torn last line, from a killed run, is skipped)."""
+    """Every record of a metrics.jsonl: the JSON objects whose ``step``, if any, is an integer.
+
+    A torn last line (a killed run) is skipped, and so is any other damaged line: a run folder may come
+    from someone else, and one bad line should cost that line, not the report.
+    """
+    from ..trust import parse_json
+
     out = []
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = parse_json(line)
+        except ValueError:
             continue
+        step = record.get("step", 0) if isinstance(record, dict) else None
+        if isinstance(step, int) and not isinstance(step, bool):
+            out.append(record)
     return out
