@@ -100,6 +100,32 @@ def test_a_checkpoint_whose_state_names_another_step_is_skipped(tmp_path):
     assert path.name == "step_00000002" and got["step"] == 2 and tensors["w"].tolist() == [2.0, 2.0]
 
 
+@pytest.mark.parametrize("key,value", [("position", "x"), ("position", -1), ("lr_scale", float("nan")),
+                                       ("lr_scale", 0), ("ema_updates", True)])
+def test_a_checkpoint_with_invalid_counters_is_skipped(tmp_path, key, value):
+    """The checksum covers the tensors, not state.json's counters: an edited counter is checked on read."""
+    root = tmp_path / "checkpoints"
+    for step in (2, 4):
+        ckpt.save(root, step, {"w": torch.full((2,), float(step))}, {"position": step, "lr_scale": 1.0})
+    state = root / "step_00000004" / "state.json"
+    state.write_text(json.dumps({**json.loads(state.read_text()), key: value}))
+    with pytest.warns(UserWarning, match=f"step_00000004 is corrupt.*invalid {key}"):
+        path, _, _ = ckpt.latest(root)
+    assert path.name == "step_00000002"
+
+
+def test_a_checkpoint_that_does_not_restore_is_one_line_naming_it(toy_spec, image_dir, tmp_path):
+    out = tmp_path / "run"
+    engine(toy_spec, out, image_dir, steps=2, checkpoint_every=2).run_training()
+    state = out / "checkpoints" / "step_00000002" / "state.json"
+    record = json.loads(state.read_text())
+    record["optimizers"] = [1]  # an edited state.json: its checksum covers the tensors only
+    state.write_text(json.dumps(record))
+    with pytest.raises(ZooError, match=r"checkpoint .*step_00000002 cannot be restored \(TypeError: .*delete that "
+                                       r"folder to resume from the checkpoint before it, or train into a new --out"):
+        engine(toy_spec, out, image_dir, steps=3, resume=True).run_training()
+
+
 def test_resume_flag_without_checkpoint_is_an_error(toy_spec, image_dir, tmp_path):
     with pytest.raises(ZooError, match="no checkpoint"):
         engine(toy_spec, tmp_path / "none", image_dir, steps=2, resume=True).run_training()

@@ -153,6 +153,15 @@ def list_checkpoints(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
 
 
+COUNTERS = ("position", "lr_scale", "ema_updates")  # what the checksum of the tensors does not cover
+
+
+def _counter_ok(key: str, value: Any) -> bool:
+    if key == "lr_scale":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def read(path: Path) -> tuple[dict, dict]:
     """Load and verify one checkpoint; raises ValueError if it is incomplete or corrupt."""
     from safetensors.torch import load_file
@@ -163,6 +172,9 @@ def read(path: Path) -> tuple[dict, dict]:
         raise ValueError(f"state.json unreadable ({exc})") from None
     if not isinstance(state, dict) or state.get("step") != step_of(path):  # save() writes both from one step
         raise ValueError(f"state.json does not hold step {step_of(path)}, the step its folder is named for")
+    bad = [key for key in COUNTERS if key in state and not _counter_ok(key, state[key])]
+    if bad:
+        raise ValueError(f"state.json holds an invalid {bad[0]} ({str(state[bad[0]])[:40]})")
     tfile = path / "tensors.safetensors"
     if not tfile.is_file() or _sha256(tfile) != state.get("sha256"):
         raise ValueError("tensors.safetensors is missing, truncated or altered (checksum mismatch)")

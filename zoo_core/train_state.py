@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import checkpoint as ckpt
 from . import distributed as distributed_mod
-from .errors import ZooError
+from .errors import ZooError, first_line
 from .rng import get_rng_state, seed_all, set_rng_state
 from .runs import Run
 
@@ -108,7 +108,22 @@ def capture(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]] | None:
 
 def restore(engine: Engine, tensors: dict[str, Any], state: dict[str, Any]) -> str | None:
     """Put a checkpoint back into ``engine`` (after ``setup``); returns a warning when the process count
-    differs from the one that wrote it (training continues, but no longer bit-identically)."""
+    differs from the one that wrote it (training continues, but no longer bit-identically).
+
+    The tensors are checksummed and the counters checked when the checkpoint is read; what only
+    fails here (an edited state.json, optimizer groups of another model) is one line naming the
+    checkpoint and the two ways on, not a traceback from torch's ``load_state_dict``.
+    """
+    try:
+        return _restore(engine, tensors, state)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
+        where = engine.run.folder.checkpoint_dir / f"{ckpt.PREFIX}{int(state.get('step') or 0):08d}"
+        raise ZooError(f"checkpoint {where} cannot be restored ({type(exc).__name__}: {first_line(exc)[:160]}): it "
+                       "was edited, or written by another zoo version or model config; delete that folder to resume "
+                       "from the checkpoint before it, or train into a new --out") from None
+
+
+def _restore(engine: Engine, tensors: dict[str, Any], state: dict[str, Any]) -> str | None:
     for name, module in engine.trainer.modules.items():
         prefix = f"module.{name}."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
