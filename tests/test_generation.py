@@ -137,3 +137,16 @@ def test_any_integer_seed_draws_and_seeds_in_torchs_range_keep_their_stream(gen)
     assert torch.equal(a, b) and not torch.equal(a, generate(gen, 2, seed=big + 1))
     order = [i for (i, _), _ in zip(StreamSampler(5, 2**63 - 1), range(12))]  # seed * 7919 + epoch overflowed
     assert sorted(order[:5]) == list(range(5)) and sorted(order[5:10]) == list(range(5))
+
+
+def test_more_images_than_memory_holds_is_refused_after_one_batch(gen, monkeypatch):
+    import zoo_core.device
+
+    monkeypatch.setattr(zoo_core.device, "available_memory", lambda: 1000)  # bytes; an image here is 16
+    with pytest.raises(ZooError, match=r"100 images of shape \(1, 2, 2\) need 0.0 GiB at once, more than the 0.0 GiB "
+                                       r"free: draw them in pieces with zoo_core.generate_chunks"):
+        generate(gen, 100, seed=0, batch_size=2)
+    assert len(CALLS) == 1  # one batch drawn, not fifty
+    assert generate(gen, 20, seed=0, batch_size=2).shape == (20, 1, 2, 2)  # 640 bytes fit
+    monkeypatch.setattr(zoo_core.device, "available_memory", lambda: None)  # unknown: no check
+    assert generate(gen, 100, seed=0, batch_size=2).shape[0] == 100

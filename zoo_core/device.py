@@ -9,6 +9,21 @@ from dataclasses import dataclass
 from .errors import ZooError
 
 
+def available_memory() -> int | None:
+    """Bytes a new CPU allocation can still get (Linux's MemAvailable, else free pages); None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def pick_device(name: str = "auto"):
     """``auto`` picks cuda > mps > cpu; an explicit device that is not there is a clear error."""
     import torch

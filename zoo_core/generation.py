@@ -300,7 +300,22 @@ def batched(n: int, batch_size: int | None, seed: int | None,
     with torch.no_grad():
         for start in range(0, n, bs):
             out.append(fn(min(bs, n - start), g).float().cpu())
+            if start == 0 and n > bs:
+                check_fits(n, out[0])
     return torch.cat(out)
+
+
+def check_fits(n: int, first) -> None:
+    """After the first batch, refuse an ``n`` whose images cannot all be held at once (the batches and
+    their concatenation: twice the result) instead of sampling for hours and then running out of memory."""
+    from .device import available_memory
+
+    need = 2 * n * first[0].numel() * first.element_size()
+    free = available_memory()
+    if free is not None and need > free:
+        raise ZooError(f"{n:,} images of shape {tuple(first.shape[1:])} need {need / 2**30:,.1f} GiB at once, more "
+                       f"than the {free / 2**30:,.1f} GiB free: draw them in pieces with "
+                       "zoo_core.generate_chunks(model, n, ...) or `zoo sample SRC --n N --out FOLDER/`")
 
 
 def randn(shape, generator, device):
