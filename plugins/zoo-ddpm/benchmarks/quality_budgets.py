@@ -239,9 +239,10 @@ def markdown(args, records: list[dict]) -> str:
              "|---|" + "---|" * (len(args.budget_list) + 1)]
     for side in sides:
         row = {r["budget"]: r for r in records if r["side"] == side and (r["sampler"], r["steps"]) == curve}
-        cast = row[args.budget_list[-1]]["cast"] if args.budget_list[-1] in row else float("nan")
+        last = row.get(args.budget_list[-1])
+        cast = f"{last['cast']:.1f} (real {floor['cast']:.1f})" if last else "not scored"
         lines.append(f"| {side} | " + " | ".join(fmt(row[b]) if b in row else "" for b in args.budget_list)
-                     + f" | {cast:.1f} (real {floor['cast']:.1f}) |")
+                     + f" | {cast} |")
     lines += ["", "## Score per sampler and sampling steps", "",
               "| side | training steps | sampler | sampling steps | score | colour cast | sampling s |",
               "|---|---|---|---|---|---|---|"]

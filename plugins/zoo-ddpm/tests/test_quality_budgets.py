@@ -86,6 +86,7 @@ def test_merge_reports_the_runs_own_settings_and_refuses_mixed_ones(tmp_path):
                           "--threads", "1"])  # no --data, --res, --n: the defaults would say builtin shapes
     text = md.read_text()
     assert f"Data {tmp_path / 'gray'}, 8 px, batch 4, 6 samples per score" in text and "builtin" not in text
+    assert "| diffusers recipe |  | not scored |" in text and "nan" not in text  # a side this run did not score
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**header, "n": 2000}))
     with pytest.raises(SystemExit, match="run0.json and .*other.json were run with different n \\(6 vs 2000\\)"):
