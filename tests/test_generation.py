@@ -135,6 +135,10 @@ def test_any_integer_seed_draws_and_seeds_in_torchs_range_keep_their_stream(gen)
     big = 99999999999999999999
     a, b = generate(gen, 2, seed=big), generate(gen, 2, seed=big)
     assert torch.equal(a, b) and not torch.equal(a, generate(gen, 2, seed=big + 1))
+    assert torch.equal(generate(gen, 2, seed=np.int64(3)), generate(gen, 2, seed=3))
+    for bad in ("abc", 1.7, True):
+        with pytest.raises(ZooError, match=f"seed must be an integer, got {bad!r}"):
+            generate(gen, 1, seed=bad)
     order = [i for (i, _), _ in zip(StreamSampler(5, 2**63 - 1), range(12))]  # seed * 7919 + epoch overflowed
     assert sorted(order[:5]) == list(range(5)) and sorted(order[5:10]) == list(range(5))
 

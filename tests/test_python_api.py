@@ -139,6 +139,9 @@ def test_class_methods_save_and_load(tmp_path):
     folder = model.save_pretrained(tmp_path / "m")
     again = type(model).from_pretrained(folder, device="cpu")
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ZooError, match=r"cannot save the model to .*a-file \(File exists\): give a new or empty"):
+        model.save_pretrained(tmp_path / "a-file")
     gan_cls = type(create_model("dcgan", res=16, channels=4))
     with pytest.raises(ZooError, match="holds a ddpm model, not a DCGAN"):
         gan_cls.from_pretrained(folder)

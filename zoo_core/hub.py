@@ -59,7 +59,11 @@ def save_pretrained(model, directory: str | Path, components: dict[str, Any] | N
     from .plugins import registry
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ZooError(f"cannot save the model to {directory} ({exc.strerror or exc}): give a new or empty "
+                       "folder") from None
     spec = registry().lookup("model", model.zoo_name)
     files = {"model": "model.safetensors"}
     save_model(model, str(directory / "model.safetensors"), metadata={"format": "pt"})

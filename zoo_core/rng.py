@@ -16,9 +16,18 @@ def seeded(seed: Any):
     99999999999999999999`` or a derived seed (``seed * 7919 + epoch``) is folded into that range
     instead (modulo 2**64), and every seed inside it keeps the stream it always had.
     """
+    import operator
+
     import torch
 
-    s = int(seed)
+    from .errors import ZooError
+
+    try:
+        s = operator.index(seed)  # ints and numpy integers; never a float's silent truncation or a string
+    except TypeError:
+        raise ZooError(f"seed must be an integer, got {seed!r}"[:120]) from None
+    if isinstance(seed, bool):
+        raise ZooError(f"seed must be an integer, got {seed!r}")
     if not -(2**63) <= s < TORCH_SEED_SPAN:
         s %= TORCH_SEED_SPAN
     return torch.Generator().manual_seed(s)
