@@ -82,6 +82,19 @@ def test_cli_convert_errors_are_one_line(diffusers_folder, cache, tmp_path, caps
         assert code == 2 and err.count("\n") == 1 and needle in err, (argv, err)
 
 
+@pytest.mark.parametrize("key,value,needle", [("layers_per_block", "x", "ValueError: invalid literal for int()"),
+                                               ("attention_head_dim", "x", "TypeError: unsupported operand")])
+def test_a_value_the_importer_cannot_use_is_one_line(diffusers_folder, cache, tmp_path, capsys, key, value, needle):
+    """A stranger's config.json with a string where a number belongs: convert and sample say so in one line."""
+    config = json.loads((diffusers_folder / "config.json").read_text())
+    (diffusers_folder / "config.json").write_text(json.dumps({**config, key: value}))
+    for argv in (["convert", str(diffusers_folder), "--out", str(tmp_path / "o")],
+                 ["sample", str(diffusers_folder), "--n", "1", "--out", str(tmp_path / "s.png")]):
+        code, _, err = cli(argv, capsys)
+        assert code == 2 and err.count("\n") == 1 and "could not be converted as diffusers-ddpm" in err, err
+        assert needle in err and "Traceback" not in err
+
+
 def test_diffusers_repo_on_the_hub_loads_by_repo_id(hub, diffusers_folder, tmp_path, capsys):
     hub.put("google/ddpm-tiny", files_of(diffusers_folder) | {"README.md": b"# tiny\n"})
     model = from_pretrained("google/ddpm-tiny", device="cpu")

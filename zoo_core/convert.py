@@ -16,7 +16,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from .errors import ZooError
+from .errors import ZooError, first_line
 from .registry import ImporterSpec, load_object
 
 
@@ -79,8 +79,14 @@ def as_zoo_model(path: Path) -> Path | None:
 
 
 def _run(spec: ImporterSpec, src: Path, out: Path, options: dict[str, Any]) -> Path:
+    """Run an importer on a stranger's files: a value it cannot use (a string where a width belongs, a zero
+    head size) is one line naming the source and the format, not the importer's traceback."""
     fn = load_object(spec.convert)
-    return Path(fn(src, Path(out), **options))
+    try:
+        return Path(fn(src, Path(out), **options))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as exc:
+        raise ZooError(f"{src} could not be converted as {spec.name}: it holds a value that format does not "
+                       f"({type(exc).__name__}: {first_line(exc)[:160]})") from None
 
 
 def _local_source(src: str | Path) -> Path:
