@@ -117,8 +117,8 @@ def save(root: Path, step: int, tensors: dict[str, Any], state: dict[str, Any], 
     """Write checkpoint ``step`` atomically under ``root`` and keep only the newest ``keep``."""
     from safetensors.torch import save_file
 
-    final = root / f"{PREFIX}{step:08d}"
-    with staging(root, f"{PREFIX}{step:08d}", f"checkpoint {step}") as tmp:
+    final = root / folder_name(step)
+    with staging(root, final.name, f"checkpoint {step}") as tmp:
         tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
         save_file(tensors, tmp / "tensors.safetensors")
         state = dict(state, step=step, sha256=_sha256(tmp / "tensors.safetensors"))
@@ -139,6 +139,11 @@ def prune(root: Path, keep: int) -> list[Path]:
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
     return old
+
+
+def folder_name(step: int) -> str:
+    """The name of checkpoint ``step``'s folder (``step_00001234``); :func:`step_of` reads it back."""
+    return f"{PREFIX}{step:08d}"
 
 
 def step_of(path: Path) -> int:

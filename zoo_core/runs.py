@@ -184,7 +184,7 @@ class Run(os.PathLike):
 
     def read_checkpoint(self, which: int | Path) -> tuple[dict, dict]:
         """The tensors and state of checkpoint ``which`` (a step or a folder); ValueError if corrupt."""
-        path = which if isinstance(which, Path) else self.checkpoint_dir / f"{ckpt.PREFIX}{which:08d}"
+        path = which if isinstance(which, Path) else self.checkpoint_dir / ckpt.folder_name(which)
         return ckpt.read(path)
 
     def latest_checkpoint(self) -> tuple[Path, dict, dict] | None:

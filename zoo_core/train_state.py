@@ -117,7 +117,7 @@ def restore(engine: Engine, tensors: dict[str, Any], state: dict[str, Any]) -> s
     try:
         return _restore(engine, tensors, state)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
-        where = engine.run.folder.checkpoint_dir / f"{ckpt.PREFIX}{int(state.get('step') or 0):08d}"
+        where = engine.run.folder.checkpoint_dir / ckpt.folder_name(int(state.get("step") or 0))
         raise ZooError(f"checkpoint {where} cannot be restored ({type(exc).__name__}: {first_line(exc)[:160]}): it "
                        "was edited, or written by another zoo version or model config; delete that folder to resume "
                        "from the checkpoint before it, or train into a new --out") from None
